@@ -1,0 +1,17 @@
+"""The typer application object and the shared rich console; command modules register on ``app``."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+__all__ = ["app", "console"]
+
+app = typer.Typer(
+    name="lutnn",
+    help="Circuits are neural networks: train LUT networks, compile to gates, binarize exactly, ship verified Verilog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()

@@ -1,0 +1,300 @@
+"""BLIF (Berkeley Logic Interchange Format) ``.names`` netlists: read and write.
+
+BLIF is how lutnn hands netlists to Yosys (``read_blif -wideports`` is the fastest way in) and
+reads mapped results back. Only combinational logic is accepted: ``.latch``, ``.subckt`` and
+``.gate`` raise a clear error. Bits named ``x[i]`` are grouped into bus ``x``.
+
+Round trip: ``read_blif(write_blif(nl))`` has the same nodes, tables and outputs as ``nl``.
+The writer adds a buffer only where BLIF needs one (an output driven directly by an input or by
+a signal that another output already names); the reader absorbs exactly such buffers again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lutnn.errors import FormatError, NetlistError
+from lutnn.fileio import atomic_write, check_readable
+from lutnn.formats.names import group_bits, sanitize
+from lutnn.netlist import MAX_K, Netlist, table_words
+
+__all__ = ["read_blif", "write_blif", "parse_blif", "format_blif"]
+
+
+def _logical_lines(text: str):
+    """Yield (line_number, tokens) with comments stripped and ``\\`` continuations joined."""
+    buf: list[str] = []
+    start = 0
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].rstrip()
+        if not buf:
+            start = no
+        if line.endswith("\\"):
+            buf.append(line[:-1])
+            continue
+        buf.append(line)
+        toks = " ".join(buf).split()
+        buf = []
+        if toks:
+            yield start, toks
+
+
+def parse_blif(text: str, source: str = "<blif>") -> Netlist:
+    """Parse BLIF text (the first ``.model``) into a netlist."""
+    inputs: list[str] = []
+    outputs: list[str] = []
+    nodes: list[tuple[list[str], str, int]] = []  # (fanin names, output name, line)
+    covers: list[list[tuple[str, str]]] = []
+    model = "top"
+    cur: list[tuple[str, str]] | None = None
+    cur_k = 0
+    seen_model = False
+    for no, toks in _logical_lines(text):
+        kw = toks[0]
+        if kw.startswith("."):
+            cur = None
+            if kw == ".model":
+                if seen_model:
+                    break  # only the first model is read
+                seen_model = True
+                model = toks[1] if len(toks) > 1 else "top"
+            elif kw == ".inputs":
+                inputs.extend(toks[1:])
+            elif kw == ".outputs":
+                outputs.extend(toks[1:])
+            elif kw == ".names":
+                if len(toks) < 2:
+                    raise FormatError(source, ".names needs at least an output signal", no)
+                fan = toks[1:-1]
+                if len(fan) > MAX_K:
+                    raise FormatError(
+                        source,
+                        f".names with {len(fan)} inputs exceeds the {MAX_K}-input limit; re-map it first (lutnn synth --lut 6)",
+                        no,
+                    )
+                nodes.append((fan, toks[-1], no))
+                cur = []
+                covers.append(cur)
+                cur_k = len(fan)
+            elif kw == ".conn":
+                if len(toks) != 3:
+                    raise FormatError(source, ".conn needs exactly two signals", no)
+                nodes.append(([toks[1]], toks[2], no))
+                covers.append([("1", "1")])
+            elif kw == ".end":
+                break
+            elif kw in (".latch", ".subckt", ".gate", ".mlatch"):
+                raise FormatError(
+                    source,
+                    f"{kw} is not supported: lutnn reads combinational LUT netlists only "
+                    "(flatten and cut registers with Yosys first)",
+                    no,
+                )
+            elif kw in (".attr", ".param", ".cname", ".default_input_arrival", ".default_output_required", ".area", ".delay", ".wire_load_slope", ".exdc", ".clock", ".inputs_as_clocks", ".barbuf", ".search"):
+                continue
+            else:
+                raise FormatError(source, f"unknown BLIF directive {kw}", no)
+        else:
+            if cur is None:
+                raise FormatError(source, f"unexpected line {' '.join(toks)!r} outside a .names block", no)
+            if cur_k == 0:
+                if len(toks) != 1 or toks[0] not in ("0", "1"):
+                    raise FormatError(source, "a constant .names row must be a single 0 or 1", no)
+                cur.append(("", toks[0]))
+            else:
+                if len(toks) != 2 or len(toks[0]) != cur_k or toks[1] not in ("0", "1") or set(toks[0]) - set("01-"):
+                    raise FormatError(
+                        source, f"bad cover row {' '.join(toks)!r}: expected {cur_k} characters of 0/1/- then 0 or 1", no
+                    )
+                cur.append((toks[0], toks[1]))
+    if not seen_model and not (inputs or outputs or nodes):
+        raise FormatError(source, "no .model, .inputs, .outputs or .names found: not a BLIF file")
+
+    sig: dict[str, int] = {}
+    for n in inputs:
+        if n in sig:
+            raise FormatError(source, f"input {n} declared twice")
+        sig[n] = len(sig)
+    n_pi = len(inputs)
+    for i, (_, out, no) in enumerate(nodes):
+        if out in sig:
+            raise FormatError(source, f"signal {out} is driven more than once", no)
+        sig[out] = n_pi + i
+    n = len(nodes)
+    k = max([len(f) for f, _, _ in nodes] + [1])
+    tw = table_words(k)
+    fanins = np.full((n, k), -1, dtype=np.int64)
+    arity = np.zeros(n, dtype=np.uint8)
+    tables = np.zeros((n, tw), dtype=np.uint64)
+    for i, ((fan, out, no), cover) in enumerate(zip(nodes, covers, strict=True)):
+        for j, f in enumerate(fan):
+            if f not in sig:
+                raise FormatError(source, f"signal {f} (input {j} of {out}) is never driven", no)
+            fanins[i, j] = sig[f]
+        arity[i] = len(fan)
+        t = _cover_to_table(cover, len(fan), source, no)
+        for w in range(tw):
+            tables[i, w] = (t >> (64 * w)) & 0xFFFFFFFFFFFFFFFF
+    for o in outputs:
+        if o not in sig:
+            raise FormatError(source, f"output {o} is never driven")
+    # absorb writer-inserted buffers: output-only buffers reading an input or another output's signal
+    po_set = set(outputs)
+    readers = np.bincount(fanins[fanins >= 0], minlength=n_pi + n)
+    sig_name = [*inputs, *(out for _, out, _ in nodes)]
+    drop: set[int] = set()
+    out_sig: list[int] = []
+    for o in outputs:
+        s = sig[o]
+        if s >= n_pi:
+            i = s - n_pi
+            src = int(fanins[i, 0])
+            src_name = sig_name[src] if arity[i] == 1 and src >= 0 else None
+            if (
+                arity[i] == 1
+                and int(tables[i, 0]) == 0b10
+                and readers[s] == 0
+                and (src < n_pi or (src_name in po_set))
+            ):
+                drop.add(i)
+                s = src
+        out_sig.append(s)
+    labels = [out for _, out, _ in nodes]
+    in_buses, in_perm = group_bits(inputs)
+    out_buses, out_perm = group_bits(outputs)
+    # reorder primary inputs to bus order
+    pi_remap = np.empty(n_pi, dtype=np.int64)
+    pi_remap[np.asarray(in_perm, dtype=np.int64)] = np.arange(n_pi)
+    keep = np.array([i for i in range(n) if i not in drop], dtype=np.int64)
+    node_remap = np.full(n, -1, dtype=np.int64)
+    node_remap[keep] = n_pi + np.arange(len(keep))
+    full = np.concatenate([pi_remap, node_remap, [-1]])
+    f = fanins[keep]
+    f = np.where(f >= 0, full[np.where(f >= 0, f, -1)], -1)
+    outs = full[np.asarray([out_sig[p] for p in out_perm], dtype=np.int64)]
+    names = {int(full[v]): nm for nm, v in sig.items() if v >= n_pi and full[v] >= 0}
+    try:
+        nl = Netlist.from_unordered(
+            in_buses,
+            out_buses,
+            f,
+            arity[keep],
+            tables[keep],
+            outs,
+            name=model,
+            signal_names=names,
+            node_labels=[labels[i] for i in keep],
+        )
+    except NetlistError as e:
+        raise FormatError(source, str(e)) from None
+    return nl
+
+
+def _cover_to_table(cover: list[tuple[str, str]], k: int, source: str, line: int) -> int:
+    if not cover:
+        return 0
+    vals = {o for _, o in cover}
+    if len(vals) > 1:
+        raise FormatError(source, "a .names cover mixes 1 and 0 outputs; BLIF allows one polarity per cover", line)
+    on = vals.pop() == "1"
+    if k == 0:
+        return 1 if on else 0
+    t = 0
+    full = (1 << (1 << k)) - 1
+    for pat, _ in cover:
+        # minterms matching the cube: start from all, restrict per literal
+        cube = full
+        for j, c in enumerate(pat):
+            if c == "-":
+                continue
+            var = _var_mask(j, k)
+            cube &= var if c == "1" else (full ^ var)
+        t |= cube
+    return t if on else (full ^ t)
+
+
+def _var_mask(j: int, k: int) -> int:
+    """Truth table of the projection onto input j (bit m set iff bit j of m is 1)."""
+    block = ((1 << (1 << j)) - 1) << (1 << j)  # 2^j zeros then 2^j ones
+    period = 1 << (j + 1)
+    m = 0
+    for s in range(0, 1 << k, period):
+        m |= block << s
+    return m
+
+
+def read_blif(path: str | os.PathLike) -> Netlist:
+    """Read a BLIF file into a netlist (errors name the file and line)."""
+    p = check_readable(path, "BLIF file")
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError:
+        raise FormatError(p, "not a text file; BLIF is plain text") from None
+    return parse_blif(text, source=str(p))
+
+
+def format_blif(nl: Netlist) -> str:
+    """BLIF text of ``nl``; each node's cover lists whichever of its on- or off-set is smaller."""
+    names = _signal_names(nl)
+    in_names = names[: nl.n_inputs]
+    po_names = nl.output_bit_names()
+    lines = [f".model {sanitize(nl.name)}", ".inputs " + " ".join(in_names), ".outputs " + " ".join(po_names)]
+    for i in range(nl.n_nodes):
+        a = int(nl.arity[i])
+        fan = [names[s] for s in nl.fanins[i, :a].tolist()]
+        lines.append(".names " + " ".join([*fan, names[nl.n_inputs + i]]))
+        t = nl.truth_table(i)
+        lines.extend(_table_rows(t, a))
+    for p, s in enumerate(nl.output_signals.tolist()):
+        if names[s] != po_names[p]:
+            lines.append(f".names {names[s]} {po_names[p]}")
+            lines.append("1 1")
+    lines.append(".end")
+    return "\n".join(lines) + "\n"
+
+
+def _table_rows(t: int, a: int) -> list[str]:
+    if a == 0:
+        return ["1"] if t & 1 else []
+    n = 1 << a
+    ones = bin(t).count("1")
+    on = ones <= n - ones
+    if ones == 0:
+        return []  # constant 0 over its inputs: an empty cover
+    if ones == n:
+        return ["-" * a + " 1"]
+    rows = []
+    for m in range(n):
+        if ((t >> m) & 1) == on:
+            rows.append("".join("1" if (m >> j) & 1 else "0" for j in range(a)) + (" 1" if on else " 0"))
+    return rows
+
+
+def _signal_names(nl: Netlist) -> list[str]:
+    """A unique BLIF name for every signal: input bit names, output names for nodes that drive one output."""
+    names: list[str] = list(nl.input_bit_names())
+    used = set(names)
+    node_names: list[str | None] = [None] * nl.n_nodes
+    for p, s in zip(nl.output_bit_names(), nl.output_signals.tolist(), strict=True):
+        if s >= nl.n_inputs and node_names[s - nl.n_inputs] is None and p not in used:
+            node_names[s - nl.n_inputs] = p
+            used.add(p)
+    po = set(nl.output_bit_names())
+    for i in range(nl.n_nodes):
+        if node_names[i] is None:
+            cand = sanitize(nl.signal_names.get(nl.n_inputs + i, f"n{nl.n_inputs + i}"))
+            if cand in used or cand in po:
+                cand = f"n{nl.n_inputs + i}"
+                while cand in used or cand in po:
+                    cand += "_"
+            node_names[i] = cand
+            used.add(cand)
+    return names + [str(n) for n in node_names]
+
+
+def write_blif(nl: Netlist, path: str | os.PathLike) -> Path:
+    """Write ``nl`` as BLIF (atomically)."""
+    return atomic_write(path, format_blif(nl))
