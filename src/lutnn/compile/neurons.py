@@ -1,0 +1,275 @@
+"""Truth-table compile route: every sparse neuron enumerated through the exact integer model.
+
+A neuron reading ``F`` inputs of ``b`` bits is a Boolean function of ``F*b`` bits; when that is at
+most ``limit`` (default 12) we evaluate :class:`~lutnn.nn.quant.IntegerMLP`'s neuron on all
+``2**(F*b)`` input codes and emit one LUT per output bit (its support reduced, identical LUTs
+shared). The result is one :class:`~lutnn.netlist.Netlist` for the whole network with input buses
+``x0, x1, ...`` (the quantized input codes), output buses ``score0, ...`` (class scores, two's
+complement when signed) and an optional ``class`` bus (argmax, first maximum on ties). LUTs wider
+than 6 inputs are legal in the IR; ``lutnn.synth.synthesize(nl, flow="lut", k=6)`` maps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lutnn.errors import LutnnError
+from lutnn.netlist import MAX_K, Netlist, NetlistBuilder, table_from_function
+from lutnn.nn.quant import IntegerMLP, QuantError, QuantMLP, code_range
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "CompileInfo",
+    "as_integer_model",
+    "build_argmax",
+    "compile_neurons",
+    "count_disagreements",
+    "input_values",
+    "neuron_netlist",
+]
+
+DEFAULT_LIMIT = 12
+
+_GT_TABLE = table_from_function(3, lambda v: (v[0] + (1 - v[1]) + v[2]) >= 2)  # fan-ins (b, a, borrow): maj(b, ~a, c)
+_GT_TABLE_MSB_SIGNED = table_from_function(3, lambda v: ((1 - v[0]) + v[1] + v[2]) >= 2)
+# fan-ins (a, b, s): s ? b : a.  (netlist.TABLE_MUX in the skeleton encodes fan-in order (s, a, b), so
+# NetlistBuilder.mux is not used here.)
+_MUX_TABLE = table_from_function(3, lambda v: v[1] if v[2] else v[0])
+
+
+def as_integer_model(model: QuantMLP | IntegerMLP) -> IntegerMLP:
+    """The exact integer model of ``model`` (folding a trained :class:`QuantMLP` when given one)."""
+    if isinstance(model, QuantMLP):
+        return model.integer_model()
+    if isinstance(model, IntegerMLP):
+        return model.validate()
+    raise LutnnError(f"expected a QuantMLP or IntegerMLP, got {type(model).__name__}")
+
+
+@dataclass
+class CompileInfo:
+    """Where each neuron's output bits ended up (for drawing and per-neuron checks)."""
+
+    layer_signals: list[np.ndarray] = field(default_factory=list)  # [n_units, bits] per layer (inputs first)
+    score_width: int = 0
+    score_signed: bool = False
+
+
+def _support_reduce(t: np.ndarray, fan: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Drop fan-ins the table ``t`` (0/1 array of length ``2**len(fan)``) does not depend on."""
+    fan = list(fan)
+    j = len(fan) - 1
+    while j >= 0:
+        r = t.reshape(-1, 2, 1 << j)
+        if np.array_equal(r[:, 0, :], r[:, 1, :]):
+            t = np.ascontiguousarray(r[:, 0, :]).reshape(-1)
+            del fan[j]
+        j -= 1
+    return t, fan
+
+
+def _table_words(t: np.ndarray, words: int) -> np.ndarray:
+    packed = np.packbits(t.astype(np.uint8), bitorder="little")
+    buf = np.zeros(words * 8, dtype=np.uint8)
+    buf[: len(packed)] = packed
+    return buf.view("<u8").astype(np.uint64)
+
+
+class _Emitter:
+    """Adds LUTs from 0/1 tables with support reduction and structural sharing."""
+
+    def __init__(self, b: NetlistBuilder) -> None:
+        self.b = b
+        self.words = max(1, (1 << b.k) // 64)
+        self.cache: dict[tuple, int] = {}
+
+    def emit(self, t: np.ndarray, fan: list[int]) -> int:
+        t, fan = _support_reduce(t, fan)
+        if not fan:
+            return self.b.const(int(t[0]))
+        if len(fan) == 1 and t[0] == 0 and t[1] == 1:
+            return fan[0]
+        words = _table_words(t, self.words)
+        key = (tuple(fan), words.tobytes())
+        s = self.cache.get(key)
+        if s is None:
+            f = np.array([fan], dtype=np.int64)
+            s = int(self.b.add_luts(f, words[None, :], arity=np.array([len(fan)]))[0])
+            self.cache[key] = s
+        return s
+
+
+def _enumerate_codes(n_inputs: int, bits: int, signed: bool) -> np.ndarray:
+    """All ``2**(n_inputs*bits)`` code vectors; address bit ``j*bits + k`` is bit k of input j."""
+    m = np.arange(1 << (n_inputs * bits), dtype=np.int64)
+    mask = (1 << bits) - 1
+    codes = (
+        np.stack([(m >> (j * bits)) & mask for j in range(n_inputs)], axis=1)
+        if n_inputs
+        else np.zeros((len(m), 0), np.int64)
+    )
+    if signed:
+        codes = np.where(codes >= (1 << (bits - 1)), codes - (1 << bits), codes)
+    return codes
+
+
+def _check_limit(im: IntegerMLP, limit: int) -> int:
+    if not 1 <= limit <= MAX_K:
+        raise LutnnError(f"limit={limit} is out of range 1..{MAX_K}")
+    widest = 0
+    for li, L in enumerate(im.layers):
+        fan = int(L.fan_in().max())
+        n = fan * L.in_bits
+        if n > limit:
+            raise QuantError(
+                f"layer {li}: a neuron reads {fan} inputs x {L.in_bits} bits = {n} address bits > the truth-table "
+                f"limit {limit}; lower its fan-in or bit-width, raise --limit (max {MAX_K}), or use the arithmetic route"
+            )
+        widest = max(widest, n)
+    return widest
+
+
+def build_argmax(b: NetlistBuilder, scores: list[np.ndarray], signed: bool) -> np.ndarray:
+    """Argmax over score buses (lists of signals, LSB first): tournament of comparators, first max wins."""
+    n = len(scores)
+    iw = max(1, (n - 1).bit_length())
+    # index bits as ('c', v) constants or signal ints, folded where possible
+    entries = [(list(map(int, s)), [("c", (i >> k) & 1) for k in range(iw)]) for i, s in enumerate(scores)]
+
+    def sig(x):
+        return b.const(x[1]) if isinstance(x, tuple) else x
+
+    def mux(s, x, y):  # s ? y : x
+        if isinstance(x, tuple) and isinstance(y, tuple):
+            if x[1] == y[1]:
+                return x
+            return s if y[1] == 1 else b.not_(s)
+        return b.add_lut([sig(x), sig(y), s], _MUX_TABLE)
+
+    while len(entries) > 1:
+        nxt = []
+        for i in range(0, len(entries) - 1, 2):
+            (va, ia), (vb, ib) = entries[i], entries[i + 1]
+            w = len(va)
+            borrow = None
+            for k in range(w):
+                top = signed and k == w - 1
+                if borrow is None:
+                    tbl = 0b0010 if not top else 0b0100  # b & ~a  (signed MSB: ~b & a)
+                    borrow = b.add_lut([vb[k], va[k]], tbl)
+                else:
+                    borrow = b.add_lut([vb[k], va[k], borrow], _GT_TABLE_MSB_SIGNED if top else _GT_TABLE)
+            s = borrow  # 1 when score b > score a (strict: ties keep the lower index)
+            v = [b.add_lut([va[k], vb[k], s], _MUX_TABLE) for k in range(w)]
+            idx = [mux(s, ia[k], ib[k]) for k in range(iw)]
+            nxt.append((v, idx))
+        if len(entries) % 2:
+            nxt.append(entries[-1])
+        entries = nxt
+    return np.array([sig(x) for x in entries[0][1]], dtype=np.int64)
+
+
+def compile_neurons(
+    model: QuantMLP | IntegerMLP,
+    limit: int = DEFAULT_LIMIT,
+    argmax: bool = True,
+    scores: bool = True,
+    name: str = "qnn",
+    return_info: bool = False,
+) -> Netlist | tuple[Netlist, CompileInfo]:
+    """Compile a quantized network by enumerating each neuron's truth table (exact).
+
+    Raises :class:`QuantError` naming the layer when a neuron's ``fan_in * in_bits`` exceeds
+    ``limit``. ``scores``/``argmax`` choose the output buses (at least one is required).
+    """
+    im = as_integer_model(model)
+    if not (scores or argmax):
+        raise LutnnError("nothing to output: keep the score buses or the argmax class bus")
+    widest = _check_limit(im, limit)
+    b = NetlistBuilder(name, k=max(3, widest))
+    info = CompileInfo()
+    prev = np.stack([b.add_input(f"x{i}", im.in_bits) for i in range(im.n_features)])
+    info.layer_signals.append(prev)
+    em = _Emitter(b)
+    cache: dict[tuple, np.ndarray] = {}
+    sw, ssg = im.score_format()
+    info.score_width, info.score_signed = sw, ssg
+    for li, L in enumerate(im.layers):
+        last = li == len(im.layers) - 1
+        ow = sw if last else int(L.out_bits)
+        codes_cache = cache.setdefault((L.in_bits, L.in_signed), {})
+        out = np.empty((L.n_out, ow), dtype=np.int64)
+        for o in range(L.n_out):
+            idx = L.inputs_of(o)
+            key = len(idx)
+            if key not in codes_cache:
+                codes_cache[key] = _enumerate_codes(key, L.in_bits, L.in_signed)
+            y = L.neuron_function(o, codes_cache[key])
+            fan = [int(s) for j in idx for s in prev[j]]
+            for k in range(ow):
+                out[o, k] = em.emit(((y >> k) & 1).astype(np.uint8), fan)
+                b.signal_names.setdefault(int(out[o, k]), f"L{li}_n{o}[{k}]")
+        prev = out
+        info.layer_signals.append(out)
+    if scores:
+        for c in range(prev.shape[0]):
+            b.add_output(f"score{c}", prev[c])
+    if argmax:
+        b.add_output("class", build_argmax(b, [prev[c] for c in range(prev.shape[0])], ssg))
+    nl = b.build()
+    return (nl, info) if return_info else nl
+
+
+def neuron_netlist(model: QuantMLP | IntegerMLP, layer: int, neuron: int, limit: int = MAX_K) -> Netlist:
+    """The truth-table netlist of one neuron (inputs ``i0..``, output ``y``): the oracle for per-neuron checks."""
+    im = as_integer_model(model)
+    L = im.layers[layer]
+    idx = L.inputs_of(neuron)
+    n = len(idx) * L.in_bits
+    if n > limit:
+        raise QuantError(f"layer {layer} neuron {neuron}: {n} input bits exceeds the enumeration limit {limit}")
+    last = layer == len(im.layers) - 1
+    ow = im.score_format()[0] if last else int(L.out_bits)
+    b = NetlistBuilder(f"L{layer}_n{neuron}", k=max(1, n))
+    ins = [b.add_input(f"i{j}", L.in_bits) for j in range(len(idx))]
+    y = L.neuron_function(neuron, _enumerate_codes(len(idx), L.in_bits, L.in_signed))
+    em = _Emitter(b)
+    fan = [int(s) for bus in ins for s in bus]
+    b.add_output("y", [em.emit(((y >> k) & 1).astype(np.uint8), fan) for k in range(ow)])
+    return b.build()
+
+
+def input_values(im: IntegerMLP, codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Input codes ``[N, features]`` → the ``{"x0": ..., ...}`` bus values the compiled netlist takes."""
+    c = np.asarray(codes, dtype=np.int64)
+    lo, hi = code_range(im.in_bits, im.in_signed)
+    if c.ndim != 2 or c.shape[1] != im.n_features:
+        raise QuantError(f"expected input codes [N, {im.n_features}], got shape {c.shape}")
+    if c.size and (c.min() < lo or c.max() > hi):
+        raise QuantError(f"input codes must lie in [{lo}, {hi}]; quantize features with model.quantize_input first")
+    return {f"x{i}": c[:, i] for i in range(c.shape[1])}
+
+
+def count_disagreements(model: QuantMLP | IntegerMLP, nl: Netlist, codes: np.ndarray) -> dict:
+    """Simulate ``nl`` on input codes and compare scores / class with the integer model.
+
+    Returns ``{"samples", "score_disagreements", "class_disagreements"}`` (both must be 0).
+    """
+    from lutnn.sim import simulate_buses
+
+    im = as_integer_model(model)
+    _, signed = im.score_format()
+    out = simulate_buses(
+        nl, input_values(im, codes), signed={b.name: signed and b.name.startswith("score") for b in nl.outputs}
+    )
+    ref = im.forward(np.asarray(codes))
+    res = {"samples": len(codes), "score_disagreements": None, "class_disagreements": None}
+    names = [b.name for b in nl.outputs]
+    if "score0" in names:
+        got = np.stack([out[f"score{c}"] for c in range(ref.shape[1])], axis=1)
+        res["score_disagreements"] = int((got != ref).any(axis=1).sum())
+    if "class" in names:
+        res["class_disagreements"] = int((out["class"] != np.argmax(ref, axis=1)).sum())
+    return res

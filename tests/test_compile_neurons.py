@@ -1,0 +1,88 @@
+"""Truth-table route: the compiled netlist equals the integer model on every input (exhaustive on tiny nets)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lutnn.compile.neurons import build_argmax, compile_neurons, count_disagreements, neuron_netlist
+from lutnn.netlist import NetlistBuilder
+from lutnn.nn.quant import QuantError, QuantMLP, train_qat
+from lutnn.sim import simulate_buses
+
+
+def _tiny(in_signed=False, act_signed=False, out_bits=None, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(256, 6)) if in_signed else rng.random((256, 6))
+    y = (x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(int) + (x[:, 4] > 0.5)
+    m = QuantMLP(
+        6,
+        [5, 4],
+        3,
+        in_bits=2,
+        in_signed=in_signed,
+        in_scale=0.4,
+        w_bits=3,
+        act_bits=2,
+        act_signed=act_signed,
+        fan_in=[3, 3, 4],
+        out_bits=out_bits,
+        seed=seed,
+    )
+    train_qat(m, x, y, epochs=3, progress=False)
+    return m
+
+
+@pytest.mark.parametrize("cfg", [{}, {"in_signed": True, "act_signed": True}, {"out_bits": 3}])
+def test_exhaustive_equivalence(cfg):
+    m = _tiny(**cfg)
+    im = m.integer_model()
+    nl = compile_neurons(m)
+    lo = -2 if cfg.get("in_signed") else 0
+    grid = np.stack(np.meshgrid(*[np.arange(lo, lo + 4)] * 6, indexing="ij"), -1).reshape(-1, 6)  # all 4096 inputs
+    res = count_disagreements(im, nl, grid)
+    assert res == {"samples": 4096, "score_disagreements": 0, "class_disagreements": 0}
+
+
+def test_fault_is_detected():
+    m = _tiny()
+    im = m.integer_model()
+    nl = compile_neurons(m)
+    grid = np.stack(np.meshgrid(*[np.arange(4)] * 6, indexing="ij"), -1).reshape(-1, 6)
+    drv = nl.output_signals[nl.output_bus("score0")] - nl.n_inputs
+    i = int(drv[drv >= 0][0])
+    bad = nl.with_table(i, nl.truth_table(i) ^ ((1 << (1 << int(nl.arity[i]))) - 1))  # complement one score bit
+    r = count_disagreements(im, bad, grid)
+    assert r["score_disagreements"] > 0 or r["class_disagreements"] > 0
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_argmax_first_max(signed, n):
+    b = NetlistBuilder("am", k=3)
+    ins = [b.add_input(f"s{i}", 3) for i in range(n)]
+    b.add_output("class", build_argmax(b, ins, signed))
+    nl = b.build()
+    rng = np.random.default_rng(n)
+    v = rng.integers(-4 if signed else 0, 4 if signed else 8, size=(3000, n))
+    out = simulate_buses(nl, {f"s{i}": v[:, i] for i in range(n)})
+    assert np.array_equal(out["class"], v.argmax(1))
+
+
+def test_limit_error_names_layer():
+    m = QuantMLP(10, [4], 2, in_bits=4, fan_in=[4, 4], act_bits=4)
+    with pytest.raises(
+        QuantError, match=r"layer 0: a neuron reads 4 inputs x 4 bits = 16 address bits > the truth-table limit 12"
+    ):
+        compile_neurons(m)
+
+
+def test_neuron_netlist_matches_layer():
+    m = _tiny()
+    im = m.integer_model()
+    L = im.layers[0]
+    nl = neuron_netlist(im, 0, 2)
+    idx = L.inputs_of(2)
+    grid = np.stack(np.meshgrid(*[np.arange(4)] * len(idx), indexing="ij"), -1).reshape(-1, len(idx))
+    out = simulate_buses(nl, {f"i{j}": grid[:, j] for j in range(len(idx))})
+    assert np.array_equal(out["y"], L.neuron_function(2, grid))
