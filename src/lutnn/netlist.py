@@ -26,19 +26,20 @@ from lutnn.errors import NetlistError
 
 __all__ = [
     "MAX_K",
+    "TABLE_AND2",
+    "TABLE_BUF",
+    "TABLE_MAJ3",
+    "TABLE_MUX",
+    "TABLE_NOT",
+    "TABLE_OR2",
+    "TABLE_XOR2",
     "Bus",
     "Netlist",
     "NetlistBuilder",
     "NetlistStats",
-    "table_words",
+    "random_netlist",
     "table_from_function",
-    "TABLE_AND2",
-    "TABLE_OR2",
-    "TABLE_XOR2",
-    "TABLE_NOT",
-    "TABLE_BUF",
-    "TABLE_MUX",
-    "TABLE_MAJ3",
+    "table_words",
 ]
 
 MAX_K = 16  # 2**16-bit tables (1024 words) are the largest a node may hold
@@ -153,11 +154,11 @@ class Netlist:
 
     @property
     def n_outputs(self) -> int:
-        return int(len(self.output_signals))
+        return len(self.output_signals)
 
     @property
     def n_nodes(self) -> int:
-        return int(len(self.arity))
+        return len(self.arity)
 
     @property
     def n_signals(self) -> int:
@@ -225,9 +226,7 @@ class Netlist:
         if n and int(self.arity.max()) > self.k:
             bad = int(np.argmax(self.arity > self.k))
             raise NetlistError(f"node {bad} has arity {self.arity[bad]} > fan-in storage width {self.k}")
-        if len({b.name for b in self.inputs} | {b.name for b in self.outputs}) != len(self.inputs) + len(
-            self.outputs
-        ):
+        if len({b.name for b in self.inputs} | {b.name for b in self.outputs}) != len(self.inputs) + len(self.outputs):
             raise NetlistError("bus names must be unique across inputs and outputs")
         if any(b.width < 1 for b in self.inputs + self.outputs):
             raise NetlistError("every bus must be at least 1 bit wide")
@@ -247,7 +246,9 @@ class Netlist:
                 if sig < 0:
                     raise NetlistError(f"node {i} (signal {n_pi + i}): fan-in {j} is undriven (-1)")
                 if sig >= self.n_signals:
-                    raise NetlistError(f"node {i} (signal {n_pi + i}): fan-in {j} refers to signal {sig}, which does not exist")
+                    raise NetlistError(
+                        f"node {i} (signal {n_pi + i}): fan-in {j} refers to signal {sig}, which does not exist"
+                    )
                 raise NetlistError(
                     f"node {i} (signal {n_pi + i}): fan-in {j} is signal {sig}, not earlier in topological order "
                     "(a cycle or unsorted nodes; build through NetlistBuilder or Netlist.from_unordered)"
@@ -274,7 +275,9 @@ class Netlist:
             o = self.output_signals
             if (o < 0).any() or (o >= self.n_signals).any():
                 bad = int(np.argmax((o < 0) | (o >= self.n_signals)))
-                raise NetlistError(f"output bit {self.output_bit_names()[bad]} is undriven or refers to a missing signal")
+                raise NetlistError(
+                    f"output bit {self.output_bit_names()[bad]} is undriven or refers to a missing signal"
+                )
         return self
 
     # ------------------------------------------------------------------ structure
@@ -301,7 +304,7 @@ class Netlist:
     def stats(self) -> NetlistStats:
         fo = self.fanout()
         node_fo = fo[self.n_inputs :]
-        by_arity = {int(a): int(c) for a, c in zip(*np.unique(self.arity, return_counts=True))}
+        by_arity = {int(a): int(c) for a, c in zip(*np.unique(self.arity, return_counts=True), strict=True)}
         return NetlistStats(
             name=self.name,
             inputs=self.n_inputs,
@@ -373,7 +376,9 @@ class Netlist:
         k = max(self.k, other.k)
         a, b = _pad_fanins(self.fanins, k), _pad_fanins(other.fanins, k)
         tw = table_words(k)
-        return bool(np.array_equal(a, b) and np.array_equal(_pad_tables(self.tables, tw), _pad_tables(other.tables, tw)))
+        return bool(
+            np.array_equal(a, b) and np.array_equal(_pad_tables(self.tables, tw), _pad_tables(other.tables, tw))
+        )
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -467,7 +472,9 @@ def _toposort(fanins: np.ndarray, arity: np.ndarray, n_pi: int, labels: Sequence
         placed[order] = True
         stuck = int(np.flatnonzero(~placed)[0])
         lab = labels[stuck] if labels is not None else f"node {stuck}"
-        raise NetlistError(f"combinational cycle through {lab}; a LUT netlist must be acyclic (cut the loop or register it)")
+        raise NetlistError(
+            f"combinational cycle through {lab}; a LUT netlist must be acyclic (cut the loop or register it)"
+        )
     return order
 
 
@@ -518,7 +525,9 @@ class NetlistBuilder:
         return self._n_pi + self._n_nodes
 
     # -- nodes
-    def add_luts(self, fanins: np.ndarray, tables: np.ndarray | Sequence[int], arity: np.ndarray | None = None) -> np.ndarray:
+    def add_luts(
+        self, fanins: np.ndarray, tables: np.ndarray | Sequence[int], arity: np.ndarray | None = None
+    ) -> np.ndarray:
         """Add many LUTs at once. ``fanins [n, a]`` (-1 padded when ``arity`` is given);
         ``tables`` is ``uint64 [n]`` / ``[n, words]`` or a list of Python ints."""
         self._frozen_inputs = True
@@ -616,8 +625,48 @@ class NetlistBuilder:
             fanins=np.concatenate(self._fanins) if self._fanins else np.zeros((0, self.k), np.int32),
             arity=np.concatenate(self._arity) if self._arity else np.zeros(0, np.uint8),
             tables=np.concatenate(self._tables) if self._tables else np.zeros((0, tw), np.uint64),
-            output_signals=(np.concatenate(self._out_sigs) if self._out_sigs else np.zeros(0, np.int64)).astype(np.int32),
+            output_signals=(np.concatenate(self._out_sigs) if self._out_sigs else np.zeros(0, np.int64)).astype(
+                np.int32
+            ),
             name=self.name,
             signal_names=dict(self.signal_names),
         )
         return nl.validate() if validate else nl
+
+
+def random_netlist(
+    n_inputs: int,
+    n_nodes: int,
+    k: int = 6,
+    seed: int = 0,
+    n_outputs: int = 8,
+    min_arity: int | None = None,
+    locality: int | None = None,
+) -> Netlist:
+    """A random netlist for tests and benchmarks: arities in ``min_arity..k`` (default ``k``),
+    random tables, fan-ins drawn from the previous ``locality`` signals (default: all)."""
+    if n_inputs < 1:
+        raise NetlistError("random_netlist needs at least one input")
+    rng = np.random.default_rng(seed)
+    lo = k if min_arity is None else min_arity
+    ar = rng.integers(lo, k + 1, size=n_nodes).astype(np.int64)
+    own = n_inputs + np.arange(n_nodes)
+    start = np.zeros(n_nodes, np.int64) if locality is None else np.maximum(0, own - locality)
+    f = start[:, None] + (rng.random((n_nodes, max(k, 1))) * (own - start)[:, None]).astype(np.int64)
+    f = np.where(np.arange(max(k, 1))[None, :] < ar[:, None], f, -1)
+    tw = table_words(k)
+    t = rng.integers(0, 1 << 63, size=(n_nodes, tw), dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    t ^= rng.integers(0, 2, size=(n_nodes, tw), dtype=np.int64).astype(np.uint64)
+    for a in range(0, min(k, 5) + 1):
+        sel = ar == a
+        t[sel, 0] &= np.uint64((1 << (1 << a)) - 1)
+    if k > 6:
+        words_used = np.maximum(1, (1 << ar) // 64)
+        t[np.arange(tw)[None, :] >= words_used[:, None]] = 0
+    b = NetlistBuilder(f"random{n_nodes}", k=max(k, 1))
+    b.add_input("x", n_inputs)
+    b.add_luts(f[:, : max(k, 1)], t, arity=ar)
+    n_sig = n_inputs + n_nodes
+    outs = rng.integers(max(0, n_sig - 4 * n_outputs), n_sig, size=n_outputs)
+    b.add_output("y", outs)
+    return b.build()
