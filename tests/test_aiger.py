@@ -55,7 +55,7 @@ def test_epfl_files_read_and_rewrite_identically(shared_dir: Path, name: str) ->
     assert is_aig(nl)
     data = path.read_bytes()
     header = data.split(b"\n", 1)[0].split()
-    _, m, i, _, o, a = (int(x) if x.isdigit() else x for x in header)
+    _, _m, i, _, o, a = (int(x) if x.isdigit() else x for x in header)
     assert (nl.n_inputs, nl.n_outputs, int((nl.arity == 2).sum())) == (i, o, a)
     # the AIG part of our output is byte-identical to the original (symbols/comments may differ)
     assert format_aiger(nl).split(b"\nc\n")[0] == data.split(b"\nc\n")[0]
