@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -18,7 +20,7 @@ def test_csd_digits(w):
     d = csd_digits(w)
     assert sum(s << k for k, s in d) == w
     ks = [k for k, _ in d]
-    assert all(b - a >= 2 for a, b in zip(ks, ks[1:], strict=False))  # non-adjacent form
+    assert all(b - a >= 2 for a, b in itertools.pairwise(ks))  # non-adjacent form
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def signed_dense():
 
 
 def test_dense_arith_route_exact(signed_dense):
-    m, x = signed_dense
+    m, _x = signed_dense
     im = m.integer_model()
     nl = compile_arith(m, flow="gates")
     assert nl.max_arity <= 2

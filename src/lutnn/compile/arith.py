@@ -420,7 +420,7 @@ def verify_neurons(
             neurons = [neurons[i] for i in pick]
     if not neurons:
         return {"neurons": 0, "mismatching_neurons": 0, "method": "exhaustive"}
-    sw, ssg = im.score_format()
+    _sw, ssg = im.score_format()
     out = synth_verilog(neuron_bank_verilog(im, neurons), "bank", flow="gates")
     bad = 0
     for t, (li, o) in enumerate(neurons):
