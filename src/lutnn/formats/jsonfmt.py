@@ -1,0 +1,193 @@
+"""A versioned JSON form of a netlist: readable, diffable and exact (every table bit kept).
+
+Layout (``version`` 1)::
+
+    {"format": "lutnn-netlist", "version": 1, "name": "top", "k": 6,
+     "inputs": [{"name": "a", "width": 4}, ...], "outputs": [{"name": "y", "width": 2}, ...],
+     "nodes": [{"fanins": [0, 5], "table": "8"}, ...],      # node i drives signal n_inputs + i
+     "output_signals": [7, 9], "signal_names": {"7": "carry"}}
+
+``table`` is the truth table in hexadecimal (bit ``m`` = output for address ``m``, fan-in 0 the
+least-significant address bit), ``2**arity / 4`` digits at least one. Reading checks the schema
+and every netlist invariant and names the offending field on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lutnn.errors import FormatError, NetlistError
+from lutnn.fileio import atomic_write, check_readable
+from lutnn.netlist import MAX_K, Bus, Netlist, table_words
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "from_json_dict", "read_json", "to_json_dict", "write_json"]
+
+FORMAT_NAME = "lutnn-netlist"
+FORMAT_VERSION = 1
+
+
+def to_json_dict(nl: Netlist) -> dict[str, Any]:
+    """The JSON-ready dictionary of ``nl`` (see the module docstring for the layout)."""
+    fan = nl.fanins.tolist()
+    ar = nl.arity.tolist()
+    tw = nl.tables.shape[1]
+    rows = nl.tables.tolist()
+    nodes = []
+    for i in range(nl.n_nodes):
+        a = ar[i]
+        t = 0
+        for w in range(tw):
+            t |= int(rows[i][w]) << (64 * w)
+        digits = max(1, (1 << a) // 4)
+        nodes.append({"fanins": fan[i][:a], "table": format(t, f"0{digits}x")})
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "name": nl.name,
+        "k": nl.k,
+        "inputs": [{"name": b.name, "width": b.width} for b in nl.inputs],
+        "outputs": [{"name": b.name, "width": b.width} for b in nl.outputs],
+        "nodes": nodes,
+        "output_signals": nl.output_signals.tolist(),
+        "signal_names": {str(s): n for s, n in sorted(nl.signal_names.items())},
+    }
+
+
+def _err(source: str, msg: str) -> FormatError:
+    return FormatError(source, msg)
+
+
+def _int(v: Any, where: str, source: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _err(source, f"{where} must be an integer, got {v!r}")
+    return v
+
+
+def _buses(v: Any, key: str, source: str) -> list[Bus]:
+    if not isinstance(v, list):
+        raise _err(source, f"'{key}' must be a list of {{name, width}} objects")
+    out = []
+    for i, b in enumerate(v):
+        if not isinstance(b, dict) or set(b) != {"name", "width"} or not isinstance(b["name"], str):
+            raise _err(source, f"{key}[{i}] must be an object with a string 'name' and an integer 'width'")
+        w = _int(b["width"], f"{key}[{i}].width", source)
+        if w < 1:
+            raise _err(source, f"{key}[{i}].width must be at least 1, got {w}")
+        out.append(Bus(b["name"], w))
+    return out
+
+
+def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
+    """Netlist from the dictionary form; schema and invariant errors name the field."""
+    if not isinstance(d, dict):
+        raise _err(source, "the top level must be a JSON object")
+    if d.get("format") != FORMAT_NAME:
+        raise _err(source, f"'format' must be {FORMAT_NAME!r} (got {d.get('format')!r}): not a lutnn netlist file")
+    ver = d.get("version")
+    if ver != FORMAT_VERSION:
+        raise _err(source, f"unsupported version {ver!r}; this lutnn reads version {FORMAT_VERSION} (upgrade lutnn)")
+    missing = [k for k in ("inputs", "outputs", "nodes", "output_signals") if k not in d]
+    if missing:
+        raise _err(source, f"missing required field(s) {missing}")
+    unknown = set(d) - {
+        "format",
+        "version",
+        "name",
+        "k",
+        "inputs",
+        "outputs",
+        "nodes",
+        "output_signals",
+        "signal_names",
+    }
+    if unknown:
+        raise _err(source, f"unknown field(s) {sorted(unknown)}")
+    name = d.get("name", "top")
+    if not isinstance(name, str):
+        raise _err(source, "'name' must be a string")
+    inputs = _buses(d["inputs"], "inputs", source)
+    outputs = _buses(d["outputs"], "outputs", source)
+    nodes = d["nodes"]
+    if not isinstance(nodes, list):
+        raise _err(source, "'nodes' must be a list of {fanins, table} objects")
+    arities = []
+    for i, nd in enumerate(nodes):
+        if not isinstance(nd, dict) or set(nd) != {"fanins", "table"} or not isinstance(nd["fanins"], list):
+            raise _err(source, f"nodes[{i}] must be an object with a 'fanins' list and a hex 'table' string")
+        arities.append(len(nd["fanins"]))
+    max_a = max(arities, default=0)
+    k = _int(d.get("k", max(max_a, 1)), "k", source)
+    if k > MAX_K or max_a > MAX_K:
+        raise _err(source, f"k={max(k, max_a)} exceeds the maximum LUT size {MAX_K}")
+    if max_a > k:
+        raise _err(source, f"nodes[{arities.index(max_a)}] has {max_a} fan-ins but k={k}")
+    n = len(nodes)
+    tw = table_words(k)
+    fanins = np.full((n, k), -1, np.int64)
+    tables = np.zeros((n, tw), np.uint64)
+    for i, nd in enumerate(nodes):
+        for j, s in enumerate(nd["fanins"]):
+            fanins[i, j] = _int(s, f"nodes[{i}].fanins[{j}]", source)
+        t_s = nd["table"]
+        if not isinstance(t_s, str):
+            raise _err(source, f"nodes[{i}].table must be a hex string, got {t_s!r}")
+        try:
+            t = int(t_s, 16)
+        except ValueError:
+            raise _err(source, f"nodes[{i}].table {t_s!r} is not hexadecimal") from None
+        if t < 0 or t >> (1 << arities[i]):
+            raise _err(source, f"nodes[{i}].table 0x{t_s} has bits above 2**{arities[i]} (its fan-in count)")
+        for w in range(tw):
+            tables[i, w] = (t >> (64 * w)) & 0xFFFFFFFFFFFFFFFF
+    outs_v = d["output_signals"]
+    if not isinstance(outs_v, list):
+        raise _err(source, "'output_signals' must be a list of signal ids")
+    outs = np.asarray([_int(s, f"output_signals[{i}]", source) for i, s in enumerate(outs_v)], np.int64)
+    names_v = d.get("signal_names", {})
+    if not isinstance(names_v, dict):
+        raise _err(source, "'signal_names' must be an object {signal id: name}")
+    names: dict[int, str] = {}
+    for s, nm in names_v.items():
+        if not s.lstrip("-").isdigit() or not isinstance(nm, str):
+            raise _err(source, f"signal_names entry {s!r}: keys must be signal ids and values strings")
+        names[int(s)] = nm
+    nl = Netlist(
+        inputs=inputs,
+        outputs=outputs,
+        fanins=fanins.astype(np.int32),
+        arity=np.asarray(arities, np.uint8),
+        tables=tables,
+        output_signals=outs.astype(np.int32),
+        name=name,
+        signal_names=names,
+    )
+    try:
+        nl.validate()
+    except NetlistError as e:
+        raise _err(source, f"{e} (nodes must be listed in topological order)") from None
+    bad = [s for s in names if not 0 <= s < nl.n_signals]
+    if bad:
+        raise _err(source, f"signal_names refers to missing signal {bad[0]}")
+    return nl
+
+
+def read_json(path: str | os.PathLike) -> Netlist:
+    """Read a ``lutnn-netlist`` JSON file (errors name the file and the field or line)."""
+    p = check_readable(path, "JSON netlist")
+    try:
+        d = json.loads(p.read_text())
+    except UnicodeDecodeError:
+        raise FormatError(p, "not a text file; a JSON netlist is UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(p, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    return from_json_dict(d, source=str(p))
+
+
+def write_json(nl: Netlist, path: str | os.PathLike, indent: int | None = None) -> Path:
+    """Write ``nl`` as JSON (atomically); ``indent`` pretty-prints it."""
+    return atomic_write(path, json.dumps(to_json_dict(nl), indent=indent) + "\n")
