@@ -49,7 +49,7 @@ TABLE_NOT = 0b01
 TABLE_AND2 = 0b1000
 TABLE_OR2 = 0b1110
 TABLE_XOR2 = 0b0110
-TABLE_MUX = 0b11100100  # fan-ins (a, b, s): s ? b : a
+TABLE_MUX = 0b11001010  # fan-ins (a, b, s): s ? b : a  (bit m: a = bit 0, b = bit 1, s = bit 2)
 TABLE_MAJ3 = 0b11101000
 
 

@@ -6,12 +6,15 @@ reads mapped results back. Only combinational logic is accepted: ``.latch``, ``.
 
 Round trip: ``read_blif(write_blif(nl))`` has the same nodes, tables and outputs as ``nl``.
 The writer adds a buffer only where BLIF needs one (an output driven directly by an input or by
-a signal that another output already names); the reader absorbs exactly such buffers again.
+a signal that another output already names), after a ``# lutnn: output aliases`` comment; the
+reader absorbs exactly the buffers after that marker again (files without the marker: output-only
+buffers that read an input or another output's signal are absorbed, which keeps the function).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from lutnn.fileio import atomic_write, check_readable
 from lutnn.formats.names import group_bits, sanitize
 from lutnn.netlist import MAX_K, Netlist, table_words
 
-__all__ = ["read_blif", "write_blif", "parse_blif", "format_blif"]
+__all__ = ["format_blif", "parse_blif", "read_blif", "write_blif"]
 
 
 def _logical_lines(text: str):
@@ -93,7 +96,21 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
                     "(flatten and cut registers with Yosys first)",
                     no,
                 )
-            elif kw in (".attr", ".param", ".cname", ".default_input_arrival", ".default_output_required", ".area", ".delay", ".wire_load_slope", ".exdc", ".clock", ".inputs_as_clocks", ".barbuf", ".search"):
+            elif kw in (
+                ".attr",
+                ".param",
+                ".cname",
+                ".default_input_arrival",
+                ".default_output_required",
+                ".area",
+                ".delay",
+                ".wire_load_slope",
+                ".exdc",
+                ".clock",
+                ".inputs_as_clocks",
+                ".barbuf",
+                ".search",
+            ):
                 continue
             else:
                 raise FormatError(source, f"unknown BLIF directive {kw}", no)
@@ -107,7 +124,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             else:
                 if len(toks) != 2 or len(toks[0]) != cur_k or toks[1] not in ("0", "1") or set(toks[0]) - set("01-"):
                     raise FormatError(
-                        source, f"bad cover row {' '.join(toks)!r}: expected {cur_k} characters of 0/1/- then 0 or 1", no
+                        source,
+                        f"bad cover row {' '.join(toks)!r}: expected {cur_k} characters of 0/1/- then 0 or 1",
+                        no,
                     )
                 cur.append((toks[0], toks[1]))
     if not seen_model and not (inputs or outputs or nodes):
@@ -143,6 +162,8 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             raise FormatError(source, f"output {o} is never driven")
     # absorb writer-inserted buffers: output-only buffers reading an input or another output's signal
     po_set = set(outputs)
+    marker = _ALIAS_MARKER_RE.search(text)
+    marker_line = text.count("\n", 0, marker.start()) + 1 if marker else None
     readers = np.bincount(fanins[fanins >= 0], minlength=n_pi + n)
     sig_name = [*inputs, *(out for _, out, _ in nodes)]
     drop: set[int] = set()
@@ -153,12 +174,16 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             i = s - n_pi
             src = int(fanins[i, 0])
             src_name = sig_name[src] if arity[i] == 1 and src >= 0 else None
-            if (
-                arity[i] == 1
-                and int(tables[i, 0]) == 0b10
-                and readers[s] == 0
-                and (src < n_pi or (src_name in po_set))
-            ):
+            if marker_line is not None:
+                absorb = nodes[i][2] > marker_line and arity[i] == 1 and int(tables[i, 0]) == 0b10
+            else:
+                absorb = (
+                    arity[i] == 1
+                    and int(tables[i, 0]) == 0b10
+                    and readers[s] == 0
+                    and (src < n_pi or (src_name in po_set))
+                )
+            if absorb:
                 drop.add(i)
                 s = src
         out_sig.append(s)
@@ -191,6 +216,10 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     except NetlistError as e:
         raise FormatError(source, str(e)) from None
     return nl
+
+
+_ALIAS_MARKER = "# lutnn: output aliases"
+_ALIAS_MARKER_RE = re.compile(r"^# lutnn: output aliases\s*$", re.MULTILINE)
 
 
 def _cover_to_table(cover: list[tuple[str, str]], k: int, source: str, line: int) -> int:
@@ -248,10 +277,11 @@ def format_blif(nl: Netlist) -> str:
         lines.append(".names " + " ".join([*fan, names[nl.n_inputs + i]]))
         t = nl.truth_table(i)
         lines.extend(_table_rows(t, a))
-    for p, s in enumerate(nl.output_signals.tolist()):
-        if names[s] != po_names[p]:
-            lines.append(f".names {names[s]} {po_names[p]}")
-            lines.append("1 1")
+    aliases = [(names[s], po_names[p]) for p, s in enumerate(nl.output_signals.tolist()) if names[s] != po_names[p]]
+    lines.append(_ALIAS_MARKER)  # always written: marks the file as exact lutnn output
+    for src, po in aliases:
+        lines.append(f".names {src} {po}")
+        lines.append("1 1")
     lines.append(".end")
     return "\n".join(lines) + "\n"
 
