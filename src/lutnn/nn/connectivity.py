@@ -10,7 +10,7 @@ import numpy as np
 
 from lutnn.errors import LutnnError
 
-__all__ = ["live_nodes", "local_connectivity", "make_connectivity", "random_connectivity"]
+__all__ = ["live_nodes", "local_connectivity", "make_connectivity", "node_positions", "random_connectivity"]
 
 
 def random_connectivity(in_features: int, out_features: int, k: int, seed: int = 0) -> np.ndarray:
@@ -34,33 +34,39 @@ def random_connectivity(in_features: int, out_features: int, k: int, seed: int =
 
 
 def local_connectivity(
-    image_shape: tuple[int, ...], out_features: int, k: int, window: int = 5, seed: int = 0
+    positions: np.ndarray, out_features: int, k: int, window: float = 5.0, seed: int = 0
 ) -> np.ndarray:
-    """``int64 [out, k]`` receptive fields for image-like inputs ``(H, W)`` or ``(H, W, C)``.
+    """``int64 [out, k]`` receptive fields: each node reads k distinct inputs near one centre.
 
-    Inputs are indexed row-major over ``(H, W, C)``. Each node picks a random centre and reads k
-    distinct inputs within a ``window``×``window`` patch around it (all channels of the patch).
+    ``positions [in, 2]`` are the (row, column) of every input (an image pixel; for a deeper
+    layer the mean position of what each node reads). Centres are dealt out over the inputs'
+    positions; a node reads k random inputs within a ``window``-wide square around its centre
+    (widened until it holds k inputs).
     """
-    if len(image_shape) == 2:
-        image_shape = (*image_shape, 1)
-    if len(image_shape) != 3:
-        raise LutnnError(f"local connectivity needs an image shape (H, W) or (H, W, C), got {image_shape}")
-    h, w, c = image_shape
-    win = max(1, min(window, h, w))
-    if win * win * c < k:
-        raise LutnnError(f"a {win}x{win} window with {c} channels has fewer than k={k} inputs; enlarge the window")
+    pos = np.asarray(positions, dtype=np.float64)
+    n_in = len(pos)
+    if pos.ndim != 2 or pos.shape[1] != 2:
+        raise LutnnError(f"local connectivity needs [inputs, 2] positions, got shape {pos.shape}")
+    if k > n_in:
+        raise LutnnError(f"a {k}-input LUT needs at least {k} inputs but the layer gets {n_in}; lower k")
     rng = np.random.default_rng(seed)
-    # centres dealt out evenly over the image
-    n_pos = (h - win + 1) * (w - win + 1)
-    starts = np.concatenate([rng.permutation(n_pos) for _ in range(-(-out_features // n_pos))])[:out_features]
-    r0, c0 = starts // (w - win + 1), starts % (w - win + 1)
+    order = np.concatenate([rng.permutation(n_in) for _ in range(-(-out_features // n_in))])[:out_features]
+    centres = pos[order]
     conn = np.empty((out_features, k), dtype=np.int64)
     for i in range(out_features):
-        flat = rng.choice(win * win * c, size=k, replace=False)
-        dy, rest = flat // (win * c), flat % (win * c)
-        dx, ch = rest // c, rest % c
-        conn[i] = ((r0[i] + dy) * w + (c0[i] + dx)) * c + ch
+        half = window / 2.0
+        while True:
+            near = np.flatnonzero(np.abs(pos - centres[i]).max(axis=1) <= half)
+            if len(near) >= k:
+                break
+            half += 1.0
+        conn[i] = rng.choice(near, size=k, replace=False)
     return conn
+
+
+def node_positions(conn: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Mean position of the inputs each node reads (how locality carries into the next layer)."""
+    return np.asarray(positions, dtype=np.float64)[conn].mean(axis=1)
 
 
 def make_connectivity(
@@ -69,8 +75,8 @@ def make_connectivity(
     out_features: int,
     k: int,
     seed: int = 0,
-    image_shape: tuple[int, ...] | None = None,
-    window: int = 5,
+    positions: np.ndarray | None = None,
+    window: float = 5.0,
 ) -> np.ndarray:
     """Connectivity by name (``"random"``, ``"local"``) or validated from an explicit array."""
     if not isinstance(kind, str):
@@ -83,15 +89,13 @@ def make_connectivity(
     if kind == "random":
         return random_connectivity(in_features, out_features, k, seed)
     if kind == "local":
-        if image_shape is None:
+        if positions is None:
             raise LutnnError(
-                "local connectivity needs the input's image shape (H, W, C); use 'random' for tabular data"
+                "local connectivity needs image-shaped inputs (a dataset with an image shape); use 'random' for tabular data"
             )
-        if int(np.prod(image_shape)) != in_features:
-            raise LutnnError(
-                f"image shape {image_shape} has {int(np.prod(image_shape))} inputs but the layer gets {in_features}"
-            )
-        return local_connectivity(tuple(image_shape), out_features, k, window=window, seed=seed)
+        if len(positions) != in_features:
+            raise LutnnError(f"{len(positions)} input positions given but the layer gets {in_features} inputs")
+        return local_connectivity(positions, out_features, k, window=window, seed=seed)
     raise LutnnError(f"unknown connectivity {kind!r}; use 'random', 'local' or 'learned'")
 
 

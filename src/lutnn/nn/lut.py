@@ -49,8 +49,7 @@ GRAD_MODES = ("efd", "fd", "multilinear")
 # ---------------------------------------------------------------- compiled CPU kernels
 # Node-major loops with uint8 addresses: forward and table gradients run in parallel over nodes,
 # the input gradient in parallel over batch halves (no write races, no atomics).
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _nb_forward(xb, conn, tables, addr, out):  # pragma: no cover - compiled
+def _nb_forward_py(xb, conn, tables, addr, out):  # pragma: no cover - compiled
     n, k = conn.shape
     bsz = xb.shape[1]
     for i in numba.prange(n):
@@ -67,8 +66,7 @@ def _nb_forward(xb, conn, tables, addr, out):  # pragma: no cover - compiled
             o[b] = t[a[b]]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _nb_grad_tables(addr, g, gt):  # pragma: no cover - compiled
+def _nb_grad_tables_py(addr, g, gt):  # pragma: no cover - compiled
     n, bsz = addr.shape
     for i in numba.prange(n):
         for m in range(gt.shape[1]):
@@ -77,8 +75,7 @@ def _nb_grad_tables(addr, g, gt):  # pragma: no cover - compiled
             gt[i, addr[i, b]] += g[i, b]
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
-def _nb_grad_inputs(addr, conn, gtab, g, gx, n_chunks):  # pragma: no cover - compiled
+def _nb_grad_inputs_py(addr, conn, gtab, g, gx, n_chunks):  # pragma: no cover - compiled
     n, k = conn.shape
     bsz = addr.shape[1]
     chunk = (bsz + n_chunks - 1) // n_chunks
@@ -98,6 +95,21 @@ def _nb_grad_inputs(addr, conn, gtab, g, gx, n_chunks):  # pragma: no cover - co
                 gg = g_i[b]
                 for j in range(k):
                     gx[ci[j], b] += gi[a, j] * gg
+
+
+_PAR = {"parallel": True, "cache": True, "fastmath": True}
+_SER = {"cache": True, "fastmath": True}
+# parallel kernels for big layers; serial ones where thread start-up and synchronisation would
+# cost more than the work (small layers or batches, or cores shared with other processes)
+_KERNELS = {
+    True: tuple(numba.njit(**_PAR)(f) for f in (_nb_forward_py, _nb_grad_tables_py, _nb_grad_inputs_py)),
+    False: tuple(numba.njit(**_SER)(f) for f in (_nb_forward_py, _nb_grad_tables_py, _nb_grad_inputs_py)),
+}
+PARALLEL_MIN_WORK = 1 << 20  # node-samples per call below which the serial kernels run
+
+
+def _kernels(work: int) -> tuple:
+    return _KERNELS[work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1]
 
 
 def _use_numba(*ts: torch.Tensor) -> bool:
@@ -245,7 +257,9 @@ class _FusedLayer(torch.autograd.Function):
             t = tables.detach().float().contiguous()
             addr = torch.empty(conn.shape[0], x.shape[1], dtype=adt)
             out = torch.empty(conn.shape[0], x.shape[1], dtype=torch.float32)
-            _nb_forward(xb.contiguous().numpy(), conn.numpy(), t.numpy(), addr.numpy(), out.numpy())
+            _kernels(conn.shape[0] * x.shape[1])[0](
+                xb.contiguous().numpy(), conn.numpy(), t.numpy(), addr.numpy(), out.numpy()
+            )
             out = out.to(tables.dtype)
         else:
             addr = xb.index_select(0, conn[:, 0]).clone()
@@ -267,13 +281,13 @@ class _FusedLayer(torch.autograd.Function):
             g32 = g.float()
             if ctx.needs_input_grad[2]:
                 gt = torch.empty(tables.shape, dtype=torch.float32)
-                _nb_grad_tables(addr.numpy(), g32.numpy(), gt.numpy())
+                _kernels(addr.numel())[1](addr.numpy(), g32.numpy(), gt.numpy())
                 gt = gt.to(tables.dtype)
             if ctx.needs_input_grad[0]:
                 gtab = _input_grad_table(tables, k, ctx.mode).float().contiguous()
                 gx = torch.empty(ctx.in_rows, g.shape[1], dtype=torch.float32)
                 n_chunks = max(1, min(numba.get_num_threads(), g.shape[1] // 16))
-                _nb_grad_inputs(addr.numpy(), conn.numpy(), gtab.numpy(), g32.numpy(), gx.numpy(), n_chunks)
+                _kernels(addr.numel())[2](addr.numpy(), conn.numpy(), gtab.numpy(), g32.numpy(), gx.numpy(), n_chunks)
                 gx = gx.to(g.dtype)
             return gx, None, gt, None
         idx = addr.long()
@@ -319,8 +333,9 @@ class LUTLayer(nn.Module):
         out_features: number of LUT nodes (the output width).
         k: inputs per node (2..8; 6 maps one node to one LUT6).
         connectivity: ``int64 [out_features, k]`` input indices, or a name understood by
-            :func:`lutnn.nn.connectivity.make_connectivity` (``"random"``; ``"local"`` needs
-            ``image_shape``; ``"learned"`` trains a choice among ``candidates`` per input).
+            :func:`lutnn.nn.connectivity.make_connectivity` (``"random"``; ``"local"`` needs the
+            inputs' ``positions`` and a ``window``; ``"learned"`` trains a choice among
+            ``candidates`` random inputs per fan-in, then :meth:`freeze_connectivity`).
         grad: ``"efd"`` (default, DWN's extended finite differences through a hard lookup),
             ``"fd"`` (plain finite differences) or ``"multilinear"`` (soft inputs, LUTNet).
         seed: seeds the random connectivity and the table initialisation.
@@ -334,7 +349,8 @@ class LUTLayer(nn.Module):
         connectivity: str | np.ndarray | torch.Tensor = "random",
         grad: str = "efd",
         seed: int = 0,
-        image_shape: tuple[int, ...] | None = None,
+        positions: np.ndarray | None = None,
+        window: float = 5.0,
         candidates: int = 0,
     ) -> None:
         super().__init__()
@@ -359,7 +375,9 @@ class LUTLayer(nn.Module):
             self.register_buffer("conn", self.candidates[:, :, 0].clone())
             self.frozen = False
         else:
-            conn = make_connectivity(connectivity, in_features, out_features, k, seed=seed, image_shape=image_shape)
+            conn = make_connectivity(
+                connectivity, in_features, out_features, k, seed=seed, positions=positions, window=window
+            )
             self.register_buffer("conn", torch.as_tensor(np.asarray(conn), dtype=torch.long))
             self.frozen = True
         self.tables = nn.Parameter(torch.rand(out_features, 1 << k, generator=gen) * 2 - 1)

@@ -1,0 +1,151 @@
+"""``lutnn train CONFIG`` and ``lutnn demo``: train a LUT network, export it, verify it, synthesise it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from lutnn.cli.app import app, console
+from lutnn.config import RunConfig, load_config
+
+__all__ = ["demo", "run_pipeline", "train"]
+
+
+def run_pipeline(cfg: RunConfig, out: Path, resume: bool = False, title: str = "lutnn") -> dict:
+    """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot."""
+    from lutnn.compile.luts import export_run
+    from lutnn.train import plot_history
+    from lutnn.train import train as train_model
+
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    res = train_model(cfg, out, resume=resume, console=console)
+    t_train = time.perf_counter() - t
+    ds = res.prepared.dataset
+    console.print(f"trained in {t_train:.1f} s; exporting to {out} …")
+    e = cfg.export
+    rep = export_run(
+        res.model,
+        res.prepared.q_test,
+        ds.y_test,
+        out,
+        synth=e.synth,
+        verilog=e.verilog,
+        hdl_sim=e.hdl_sim if e.verilog else None,
+        hdl_vectors=e.hdl_vectors,
+        timings={"train_s": t_train},
+    )
+    plot_history(res.history, out / "accuracy.png", title=f"{title}: {ds.name}")
+    rep["files"]["plot"] = "accuracy.png"
+    rep["files"]["checkpoint"] = "checkpoint.pt"
+    rep["history"] = res.history
+    rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
+    import json
+
+    from lutnn.fileio import atomic_write
+
+    atomic_write(out / "report.json", json.dumps(rep, indent=2, default=str))
+    _summary(rep, out)
+    return rep
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * v:.2f}%"
+
+
+def _summary(rep: dict, out: Path) -> None:
+    acc, luts, tm = rep["accuracy"], rep["luts"], rep["timings"]
+    tab = Table(title=f"LUT network on {rep['dataset']['name']} ({rep['dataset']['test']} test samples)")
+    tab.add_column("stage")
+    tab.add_column("result", justify="right")
+    tab.add_column("time", justify="right")
+    tab.add_row(
+        "train (PyTorch, inference mode)", f"test accuracy {_pct(acc['pytorch'])}", f"{tm.get('train_s', 0):.1f} s"
+    )
+    nv = rep["netlist_vs_pytorch"]
+    tab.add_row(
+        "compile → LUT netlist",
+        f"{luts['design_nodes']} LUTs (core {luts['core_nodes']}), depth {luts['design_depth']}",
+        f"{tm.get('compile_s', 0):.2f} s",
+    )
+    tab.add_row(
+        "netlist vs PyTorch (whole test set)",
+        f"{_pct(acc['netlist'])}, {nv['disagreements']} disagreements / {nv['samples']}",
+        f"{tm.get('netlist_check_s', 0):.2f} s",
+    )
+    if "hdl" in rep:
+        h = rep["hdl"]
+        tab.add_row(
+            f"Verilog in {h['simulator']} vs netlist",
+            f"{_pct(acc['verilog'])}, {h['mismatches_vs_netlist']} mismatches / {h['vectors']}",
+            f"{tm.get('verilog_s', 0) + tm.get('hdl_sim_s', 0):.1f} s",
+        )
+    if luts.get("design_lut6") is not None:
+        d = luts.get("design_depth_synth")
+        tab.add_row(
+            f"synthesis ({luts['tool']})",
+            f"whole {luts['design_lut6']} LUT6, core {luts['core_lut6']} LUT6" + (f", depth {d}" if d else ""),
+            f"{tm.get('synth_design_s', 0) + tm.get('synth_core_s', 0):.1f} s",
+        )
+    tab.add_row("[bold]total", "", f"[bold]{sum(v for v in tm.values()):.1f} s")
+    console.print(tab)
+    console.print(f"outputs in {out}: checkpoint.pt, netlist.blif, core.blif, design.v, report.json, accuracy.png")
+
+
+@app.command("train")
+def train(
+    config: Path = typer.Argument(..., help="run configuration (TOML or YAML; see configs/)"),
+    out: Path = typer.Option(None, "--out", "-o", help="output folder (default runs/<config name>)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the folder's checkpoint.pt"),
+    epochs: int = typer.Option(None, "--epochs", help="override train.epochs"),
+    device: str = typer.Option(None, "--device", help="override train.device (auto, cpu, cuda)"),
+    data_path: str = typer.Option(None, "--data-path", help="override data.path (dataset file or folder)"),
+    no_synth: bool = typer.Option(False, "--no-synth", help="skip Yosys synthesis"),
+    no_hdl: bool = typer.Option(False, "--no-hdl", help="skip the HDL simulation of design.v"),
+) -> None:
+    """Train a LUT network from a config, export netlist + Verilog, verify both, synthesise, report."""
+    cfg = load_config(config)
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    if device is not None:
+        cfg.train.device = device
+    if data_path is not None:
+        cfg.data.path = data_path
+    if no_synth:
+        cfg.export.synth = None
+    if no_hdl:
+        cfg.export.hdl_sim = None
+    cfg.check(str(config))
+    run_pipeline(cfg, out or Path("runs") / config.stem, resume=resume, title=config.stem)
+
+
+def demo_config() -> RunConfig:
+    """The README's main run: digits, a small thermometer-encoded LUT6 network (see configs/digits.toml)."""
+    here = Path(__file__).resolve().parents[3] / "configs" / "digits.toml"
+    if here.exists():
+        return load_config(here)
+    from lutnn.config import EncoderConfig, ModelConfig, TrainConfig
+
+    return RunConfig(
+        encoder=EncoderConfig(kind="thermometer", levels=3),
+        model=ModelConfig(layers=[600, 200], k=6, tau=2.0),
+        train=TrainConfig(epochs=30, batch_size=64, lr=0.01),
+    )
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="output folder"),
+    epochs: int = typer.Option(None, "--epochs", help="override the number of epochs"),
+    no_synth: bool = typer.Option(False, "--no-synth", help="skip Yosys synthesis"),
+) -> None:
+    """Train a LUT network on the embedded digits data, export + verify + synthesise it, print one table."""
+    cfg = demo_config()
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    if no_synth:
+        cfg.export.synth = None
+    run_pipeline(cfg, out, title="lutnn demo")

@@ -1,0 +1,165 @@
+"""Run configuration of a LUT-network training: one typed source of truth for training and export.
+
+A config file (TOML, or YAML when PyYAML is installed) mirrors these dataclasses section by
+section; unknown keys are errors so that a typo never silently falls back to a default::
+
+    [data]
+    name = "digits"
+
+    [encoder]
+    kind = "thermometer"   # thermometer | quantile | binary | gray
+    levels = 3
+
+    [model]
+    layers = [800, 200]
+    k = 6
+
+    [train]
+    epochs = 30
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lutnn.errors import LutnnError
+
+__all__ = ["DataConfig", "EncoderConfig", "ExportConfig", "ModelConfig", "RunConfig", "TrainConfig", "load_config"]
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"  # digits | mnist | jsc | jsc_cernbox | unsw | csv | npz
+    path: str | None = None  # file or folder for datasets that are not embedded
+    label: str | None = None  # label column for csv (default: the last column)
+    train_subset: int | None = None  # use only this many training samples (quick runs)
+    test_subset: int | None = None
+
+
+@dataclass
+class EncoderConfig:
+    kind: str = "thermometer"  # thermometer (uniform) | quantile (distributive) | binary | gray
+    levels: int = 3  # thresholds per feature (thermometer kinds)
+    width: int | None = None  # bits per feature bus; None: integer data keep their range, floats get 8
+
+
+@dataclass
+class ModelConfig:
+    layers: list[int] = field(default_factory=lambda: [1000, 200])  # nodes per LUT layer
+    k: int = 6  # inputs per LUT (2..8; 6 = one LUT6)
+    connectivity: str | list[str] = "random"  # random | local | learned, or one per layer
+    candidates: int = 4  # learned connectivity: candidates per fan-in
+    freeze_epoch: int | None = None  # learned connectivity: freeze after this many epochs (default: half)
+    window: float = 5.0  # local connectivity: receptive field width in pixels
+    grad: str = "efd"  # efd | fd | multilinear
+    tau: float | None = None  # group-sum temperature; None: sqrt(nodes per class)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 0.01
+    optimizer: str = "adam"  # adam | adamw | sgd
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine | constant
+    seed: int = 0
+    device: str = "auto"  # auto (GPU when present, else CPU) | cpu | cuda
+    threads: int | None = None  # CPU threads (None: torch's default)
+    checkpoint_every: int = 1  # epochs between checkpoints
+
+
+@dataclass
+class ExportConfig:
+    verilog: bool = True  # write design.v
+    synth: str | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut | None to skip)
+    hdl_sim: str | None = "icarus"  # simulator that checks design.v against the netlist (None to skip)
+    hdl_vectors: int = 1000  # test-set samples simulated in the HDL simulator
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any], source: str = "config") -> RunConfig:
+        """Build from nested dicts; unknown sections or keys raise an error naming them."""
+        if not isinstance(d, dict):
+            raise LutnnError(f"{source}: expected a table of sections [data], [encoder], [model], [train], [export]")
+        sections = {f.name: f.type for f in dataclasses.fields(RunConfig)}
+        classes = {
+            "data": DataConfig,
+            "encoder": EncoderConfig,
+            "model": ModelConfig,
+            "train": TrainConfig,
+            "export": ExportConfig,
+        }
+        kwargs = {}
+        for name, val in d.items():
+            if name not in sections:
+                raise LutnnError(f"{source}: unknown section [{name}]; sections are {sorted(sections)}")
+            cls = classes[name]
+            if not isinstance(val, dict):
+                raise LutnnError(f"{source}: [{name}] must be a table of keys")
+            known = {f.name for f in dataclasses.fields(cls)}
+            bad = sorted(set(val) - known)
+            if bad:
+                raise LutnnError(f"{source}: unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
+            kwargs[name] = cls(**val)
+        cfg = RunConfig(**kwargs)
+        cfg.check(source)
+        return cfg
+
+    def check(self, source: str = "config") -> None:
+        """Validate values that would otherwise fail deep inside training."""
+        m, t, e = self.model, self.train, self.encoder
+        if not isinstance(m.layers, list) or not m.layers or not all(isinstance(w, int) and w > 0 for w in m.layers):
+            raise LutnnError(f"{source}: model.layers must be a non-empty list of positive integers, got {m.layers!r}")
+        if not isinstance(m.k, int) or not 2 <= m.k <= 8:
+            raise LutnnError(f"{source}: model.k={m.k!r} must be an integer in 2..8 (6 maps to one LUT6)")
+        if m.grad not in ("efd", "fd", "multilinear"):
+            raise LutnnError(f"{source}: model.grad={m.grad!r} must be efd, fd or multilinear")
+        if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0:
+            raise LutnnError(f"{source}: train.epochs, train.batch_size and train.lr must be positive")
+        if e.kind not in ("thermometer", "quantile", "binary", "gray"):
+            raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, binary or gray")
+        if e.levels < 1:
+            raise LutnnError(f"{source}: encoder.levels={e.levels} must be >= 1")
+        if t.optimizer not in ("adam", "adamw", "sgd"):
+            raise LutnnError(f"{source}: train.optimizer={t.optimizer!r} must be adam, adamw or sgd")
+        if t.device not in ("auto", "cpu", "cuda") and not str(t.device).startswith("cuda:"):
+            raise LutnnError(f"{source}: train.device={t.device!r} must be auto, cpu or cuda")
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) run configuration."""
+    p = Path(path)
+    if not p.exists():
+        raise LutnnError(f"config file not found: {p} (see configs/*.toml for examples)")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise LutnnError(f"{p}: YAML configs need PyYAML (pip install pyyaml), or use TOML") from None
+        try:
+            d = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise LutnnError(f"{p}: invalid YAML ({str(e).splitlines()[0]})") from None
+    else:
+        try:
+            d = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise LutnnError(f"{p}: invalid TOML ({e})") from None
+    return RunConfig.from_dict(d, source=str(p))

@@ -1,0 +1,285 @@
+"""Input side of a LUT network: raw features → integers on a fixed-point bus → 0/1 input bits.
+
+Two steps, both exact and both exported to hardware:
+
+1. :class:`FeatureQuantizer` maps each raw feature to an unsigned integer ``q`` of ``width``
+   bits: ``q = clip(floor((x - offset) / step), 0, 2**width - 1)``. Integer-valued data
+   (digits 0..16, MNIST 0..255) keeps its values (offset 0, step 1). This map is what the
+   report's hardware interface documents: drive ``design.v`` with ``q``.
+2. An encoder turns ``q`` into bits. :class:`Thermometer` (``q >= threshold`` for uniform or
+   quantile thresholds; in hardware one comparator per bit), :class:`BinaryCode` (the bits of
+   ``q``: wires) and :class:`GrayCode` (``q ^ (q >> 1)``: one XOR per bit).
+
+Every encoder computes its bits from integer tensors, so PyTorch and the netlist see the same
+values by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lutnn import circuits
+from lutnn.errors import LutnnError
+from lutnn.netlist import NetlistBuilder
+
+__all__ = ["ENCODERS", "BinaryCode", "Encoder", "FeatureQuantizer", "GrayCode", "Thermometer", "make_encoder"]
+
+MAX_BUS_WIDTH = 24
+
+
+@dataclass
+class FeatureQuantizer:
+    """Per-feature affine quantizer to unsigned integers (the hardware's input buses).
+
+    Attributes:
+        offset, step: ``float64 [F]``; ``q = clip(floor((x - offset) / step), 0, 2**width - 1)``.
+        width: bits per feature bus (the same for every feature).
+        identity: True when the raw data are already the integers (offset 0, step 1).
+    """
+
+    offset: np.ndarray
+    step: np.ndarray
+    width: int
+    identity: bool = False
+
+    @staticmethod
+    def fit(x: np.ndarray, width: int | None = None) -> FeatureQuantizer:
+        """Choose the map from training data: integer data keep their values; floats span min..max."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise LutnnError(f"quantizer: expected a non-empty [samples, features] array, got shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise LutnnError("quantizer: training features contain NaN or inf; clean or impute them first")
+        f = x.shape[1]
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        is_int = bool(np.all(x == np.round(x)) and lo.min() >= 0)
+        if is_int and (width is None or (1 << width) > hi.max()):
+            need = max(1, int(hi.max()).bit_length())
+            w = need if width is None else width
+            if w > MAX_BUS_WIDTH:
+                raise LutnnError(
+                    f"quantizer: integer features up to {int(hi.max())} need {w} bits (> {MAX_BUS_WIDTH}); rescale them"
+                )
+            return FeatureQuantizer(np.zeros(f), np.ones(f), w, identity=True)
+        w = 8 if width is None else int(width)
+        if not 1 <= w <= MAX_BUS_WIDTH:
+            raise LutnnError(f"quantizer: width={w} must be in 1..{MAX_BUS_WIDTH}")
+        span = np.where(hi > lo, hi - lo, 1.0)
+        step = span / (1 << w)
+        # a tiny widening keeps the maximum inside the top code under floating-point rounding
+        return FeatureQuantizer(lo.copy(), step * (1 + 1e-9), w)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.offset)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw ``[N, F]`` features → ``int64 [N, F]`` bus values; NaN/inf or a wrong width raise."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise LutnnError(
+                f"expected {self.n_features} features per sample, got array of shape {x.shape}; "
+                "feed the same features the model was trained on"
+            )
+        if not np.isfinite(x).all():
+            bad = int(np.argwhere(~np.isfinite(x))[0, 0])
+            raise LutnnError(f"features contain NaN or inf (first at sample {bad}); clean or impute them first")
+        if self.identity:
+            q = np.floor(x)
+        else:
+            q = np.floor((x - self.offset) / self.step)
+        return np.clip(q, 0, (1 << self.width) - 1).astype(np.int64)
+
+    def describe(self) -> list[dict]:
+        """Per feature: bus width and the exact raw → integer map (for report.json)."""
+        out = []
+        top = (1 << self.width) - 1
+        for i in range(self.n_features):
+            if self.identity:
+                m = f"q = clip(floor(x), 0, {top})"
+            else:
+                m = f"q = clip(floor((x - {self.offset[i]!r}) / {self.step[i]!r}), 0, {top})"
+            out.append(
+                {
+                    "feature": i,
+                    "bus": f"x{i}",
+                    "width": self.width,
+                    "offset": float(self.offset[i]),
+                    "step": float(self.step[i]),
+                    "map": m,
+                }
+            )
+        return out
+
+    def state(self) -> dict:
+        return {
+            "offset": self.offset.tolist(),
+            "step": self.step.tolist(),
+            "width": self.width,
+            "identity": self.identity,
+        }
+
+    @staticmethod
+    def from_state(d: dict) -> FeatureQuantizer:
+        return FeatureQuantizer(
+            np.asarray(d["offset"], float), np.asarray(d["step"], float), int(d["width"]), bool(d["identity"])
+        )
+
+
+class Encoder(nn.Module):
+    """Base: integer bus values ``[B, F]`` → 0/1 bits ``[B, n_bits]`` (float), plus its circuit."""
+
+    n_features: int
+    width: int
+
+    @property
+    def n_bits(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def bit_feature(self) -> np.ndarray:
+        """Which feature each output bit comes from (used for locality-aware connectivity)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
+        """Add the encoder's circuit reading ``buses[f]`` (feature f's bits); returns its output signals."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _check(self, q: torch.Tensor) -> None:
+        if q.dim() != 2 or q.shape[1] != self.n_features:
+            raise LutnnError(f"encoder: expected [batch, {self.n_features}] integer features, got {tuple(q.shape)}")
+
+
+class Thermometer(Encoder):
+    """``bit = (q >= threshold)`` for a sorted list of integer thresholds per feature.
+
+    ``thresholds`` is a list (one per feature) of increasing integers in ``1..2**width-1``;
+    :meth:`uniform` spreads them evenly over the range, :meth:`quantile` puts them at the
+    training data's quantiles (DWN's distributive thermometer).
+    """
+
+    def __init__(self, thresholds: list[np.ndarray], width: int) -> None:
+        super().__init__()
+        self.n_features = len(thresholds)
+        self.width = width
+        feat, val = [], []
+        for f, t in enumerate(thresholds):
+            t = np.unique(np.asarray(t, dtype=np.int64))
+            t = t[(t >= 1) & (t <= (1 << width) - 1)]  # q >= 0 is always true, q >= 2**w never
+            feat.extend([f] * len(t))
+            val.extend(t.tolist())
+        if not feat:
+            raise LutnnError(
+                "thermometer encoder has no useful thresholds (constant features?); use more levels or other features"
+            )
+        self.register_buffer("feat", torch.tensor(feat, dtype=torch.long))
+        self.register_buffer("thr", torch.tensor(val, dtype=torch.long))
+
+    @staticmethod
+    def uniform(n_features: int, width: int, levels: int) -> Thermometer:
+        """``levels`` thresholds per feature, evenly spaced over ``1 .. 2**width - 1``."""
+        top = (1 << width) - 1
+        if levels < 1:
+            raise LutnnError(f"thermometer levels={levels} must be >= 1")
+        t = np.unique(np.floor(np.linspace(0, top + 1, levels + 2)[1:-1] + 0.5).astype(np.int64))
+        return Thermometer([t] * n_features, width)
+
+    @staticmethod
+    def quantile(q_train: np.ndarray, width: int, levels: int) -> Thermometer:
+        """Thresholds at the training data's quantiles (equal-mass bins), per feature."""
+        if levels < 1:
+            raise LutnnError(f"thermometer levels={levels} must be >= 1")
+        qs = np.linspace(0, 1, levels + 2)[1:-1]
+        ths = []
+        for f in range(q_train.shape[1]):
+            col = q_train[:, f]
+            # a threshold at or below the minimum is always true: move it just above (zero vs non-zero)
+            t = np.unique(np.maximum(np.ceil(np.quantile(col, qs, method="linear")), col.min() + 1).astype(np.int64))
+            ths.append(t)
+        return Thermometer(ths, width)
+
+    @property
+    def n_bits(self) -> int:
+        return len(self.thr)
+
+    def bit_feature(self) -> np.ndarray:
+        return self.feat.cpu().numpy()
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        self._check(q)
+        return (q[:, self.feat] >= self.thr[None, :]).float()
+
+    def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
+        feat, thr = self.feat.tolist(), self.thr.tolist()
+        return np.array([circuits.ge_const(b, buses[f], t) for f, t in zip(feat, thr, strict=True)], dtype=np.int64)
+
+    def describe(self) -> dict:
+        return {"kind": "thermometer", "bits": self.n_bits}
+
+
+class BinaryCode(Encoder):
+    """The ``width`` bits of each feature's integer, LSB first: free in hardware (wires)."""
+
+    def __init__(self, n_features: int, width: int) -> None:
+        super().__init__()
+        self.n_features = n_features
+        self.width = width
+        self.register_buffer("shifts", torch.arange(width, dtype=torch.long))
+
+    @property
+    def n_bits(self) -> int:
+        return self.n_features * self.width
+
+    def bit_feature(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_features), self.width)
+
+    def code(self, q: torch.Tensor) -> torch.Tensor:
+        return q
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        self._check(q)
+        c = self.code(q.long())
+        return ((c[:, :, None] >> self.shifts[None, None, :]) & 1).reshape(q.shape[0], -1).float()
+
+    def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(x, dtype=np.int64) for x in buses])
+
+    def describe(self) -> dict:
+        return {"kind": "binary", "bits": self.n_bits}
+
+
+class GrayCode(BinaryCode):
+    """Reflected Gray code of each integer (``q ^ (q >> 1)``): neighbours differ in one bit."""
+
+    def code(self, q: torch.Tensor) -> torch.Tensor:
+        return q ^ (q >> 1)
+
+    def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
+        out = []
+        for x in buses:
+            x = [int(s) for s in x]
+            out.extend([b.xor(x[i], x[i + 1]) for i in range(len(x) - 1)] + [x[-1]])
+        return np.asarray(out, dtype=np.int64)
+
+    def describe(self) -> dict:
+        return {"kind": "gray", "bits": self.n_bits}
+
+
+ENCODERS = ("thermometer", "quantile", "binary", "gray")
+
+
+def make_encoder(kind: str, q_train: np.ndarray, width: int, levels: int = 8) -> Encoder:
+    """Encoder by name: ``thermometer`` (uniform), ``quantile`` (distributive thermometer), ``binary``, ``gray``."""
+    f = q_train.shape[1]
+    if kind == "thermometer":
+        return Thermometer.uniform(f, width, levels)
+    if kind == "quantile":
+        return Thermometer.quantile(q_train, width, levels)
+    if kind == "binary":
+        return BinaryCode(f, width)
+    if kind == "gray":
+        return GrayCode(f, width)
+    raise LutnnError(f"unknown encoder {kind!r}; choose one of {ENCODERS}")

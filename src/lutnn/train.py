@@ -1,0 +1,334 @@
+"""Training loop of LUT networks: data → quantizer → encoder → model, with progress, checkpoints, resume.
+
+Python API::
+
+    from lutnn.config import RunConfig
+    from lutnn.train import train
+    result = train(RunConfig(), out_dir="runs/digits")    # CPU by default, GPU when present
+    result.model.predict(result.q_test)                     # class indices, inference mode
+
+Training is deterministic for a given seed and thread count: the data order comes from a seeded
+generator, parameters from seeded initialisers, and the CPU kernels reduce in a fixed order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lutnn.config import RunConfig
+from lutnn.data import Dataset, load_dataset
+from lutnn.errors import LutnnError
+from lutnn.nn.encoders import Encoder, FeatureQuantizer, make_encoder
+from lutnn.nn.network import LUTNetwork
+
+__all__ = ["Prepared", "TrainResult", "build_model", "load_checkpoint", "prepare", "resolve_device", "train"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class Prepared:
+    """A dataset with its quantizer and encoder, and the integer bus values of both splits."""
+
+    dataset: Dataset
+    quantizer: FeatureQuantizer
+    encoder: Encoder
+    q_train: np.ndarray
+    q_test: np.ndarray
+
+
+@dataclass
+class TrainResult:
+    model: LUTNetwork
+    prepared: Prepared
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    config: RunConfig | None = None
+
+    @property
+    def q_test(self) -> np.ndarray:
+        return self.prepared.q_test
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.history[-1]["test_acc"] if self.history else float("nan")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; an explicit CUDA request without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LutnnError("train.device asks for CUDA but no GPU is available; use device = 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
+    """Load (or take) the dataset, fit the quantizer on the training split, build the encoder."""
+    ds = dataset if dataset is not None else load_dataset(cfg.data.name, cfg.data.path, cfg.data.label)
+    if cfg.data.train_subset or cfg.data.test_subset:
+        ds = ds.subset(cfg.data.train_subset, cfg.data.test_subset, seed=cfg.train.seed)
+    ds.validate()
+    qz = FeatureQuantizer.fit(ds.x_train, cfg.encoder.width)
+    q_train, q_test = qz.transform(ds.x_train), qz.transform(ds.x_test)
+    enc = make_encoder(cfg.encoder.kind, q_train, qz.width, cfg.encoder.levels)
+    return Prepared(ds, qz, enc, q_train, q_test)
+
+
+def default_tau(cfg: RunConfig, n_classes: int) -> float:
+    """Group-sum temperature: the config's, else sqrt(nodes per class) (logits of order ±sqrt(g))."""
+    if cfg.model.tau is not None:
+        return float(cfg.model.tau)
+    return math.sqrt(max(1, cfg.model.layers[-1] // n_classes))
+
+
+def build_model(cfg: RunConfig, prep: Prepared) -> LUTNetwork:
+    """The LUT network the config describes, for the prepared data."""
+    m = cfg.model
+    ds = prep.dataset
+    if m.layers[-1] % ds.n_classes:
+        w = m.layers[-1]
+        raise LutnnError(
+            f"model.layers[-1]={w} must be a multiple of the {ds.n_classes} classes (group-sum head); "
+            f"use {w - w % ds.n_classes or ds.n_classes} or {w + ds.n_classes - w % ds.n_classes}"
+        )
+    conns = m.connectivity
+    needs_image = "local" in ([conns] if isinstance(conns, str) else conns)
+    if needs_image and ds.image_shape is None:
+        raise LutnnError(f"connectivity 'local' needs image data; {ds.name} is tabular — use 'random' or 'learned'")
+    torch.manual_seed(cfg.train.seed)
+    net = LUTNetwork(
+        prep.quantizer,
+        prep.encoder,
+        m.layers,
+        ds.n_classes,
+        k=m.k,
+        tau=default_tau(cfg, ds.n_classes),
+        grad=m.grad,
+        connectivity=conns,
+        image_shape=ds.image_shape if needs_image else None,
+        window=m.window,
+        seed=cfg.train.seed,
+    )
+    if any(layer.learned for layer in net.layers) and m.candidates != 4:
+        # rebuild learned layers with the requested number of candidates
+        from lutnn.nn.lut import LUTLayer
+
+        for i, layer in enumerate(net.layers):
+            if layer.learned:
+                net.layers[i] = LUTLayer(
+                    layer.in_features,
+                    layer.out_features,
+                    m.k,
+                    "learned",
+                    m.grad,
+                    cfg.train.seed * 1000 + i,
+                    candidates=m.candidates,
+                )
+    return net
+
+
+def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    t = cfg.train
+    if t.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    if t.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
+
+
+@torch.no_grad()
+def _accuracy(model: LUTNetwork, q: torch.Tensor, y: torch.Tensor, batch: int = 4096) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(q), batch):
+        correct += int((model(q[i : i + batch]).argmax(1) == y[i : i + batch]).sum())
+    model.train()
+    return correct / max(1, len(q))
+
+
+def train(
+    cfg: RunConfig,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    dataset: Dataset | None = None,
+    console: Any = None,
+) -> TrainResult:
+    """Train the configured LUT network; with ``out_dir``, checkpoint there (and resume from it)."""
+    cfg.check()
+    if cfg.train.threads:
+        torch.set_num_threads(int(cfg.train.threads))
+    device = resolve_device(cfg.train.device)
+    prep = prepare(cfg, dataset)
+    model = build_model(cfg, prep).to(device)
+    opt = _optimizer(cfg, model)
+    epochs = cfg.train.epochs
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if cfg.train.schedule == "cosine" else None
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if resume and (out / CHECKPOINT).exists():
+            ck = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
+            if ck["config"]["model"] != cfg.as_dict()["model"] or ck["config"]["data"] != cfg.as_dict()["data"]:
+                raise LutnnError(
+                    f"{out / CHECKPOINT} was trained with a different model or data config; use another --out folder"
+                )
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if sched is not None and ck.get("scheduler"):
+                sched.load_state_dict(ck["scheduler"])
+            history = list(ck["history"])
+            start_epoch = int(ck["epoch"])
+            for layer in model.layers:
+                if ck.get("frozen"):
+                    layer.frozen = True
+    q_tr = torch.as_tensor(prep.q_train, dtype=torch.long, device=device)
+    y_tr = torch.as_tensor(prep.dataset.y_train, dtype=torch.long, device=device)
+    q_te = torch.as_tensor(prep.q_test, dtype=torch.long, device=device)
+    y_te = torch.as_tensor(prep.dataset.y_test, dtype=torch.long, device=device)
+    gen = torch.Generator().manual_seed(cfg.train.seed)
+    for _ in range(start_epoch):  # keep the data order of an uninterrupted run
+        torch.randperm(len(q_tr), generator=gen)
+    freeze_at = cfg.model.freeze_epoch if cfg.model.freeze_epoch is not None else max(1, epochs // 2)
+    bs = cfg.train.batch_size
+    t0 = time.perf_counter() - (history[-1]["time_s"] if history else 0.0)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [
+        TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}  train {task.fields[train]:.2%}  test {task.fields[test]:.2%}"),
+        TimeElapsedColumn(),
+    ]
+    n_batches = math.ceil(len(q_tr) / bs)
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
+        task = bar.add_task(
+            "train",
+            total=(epochs - start_epoch) * n_batches,
+            epoch=start_epoch,
+            epochs=epochs,
+            loss=float("nan"),
+            train=0.0,
+            test=0.0,
+        )
+        for epoch in range(start_epoch, epochs):
+            if epoch == freeze_at:
+                model.freeze_connectivity()
+            model.train()
+            perm = torch.randperm(len(q_tr), generator=gen).to(device)
+            tot_loss, tot_correct, seen = 0.0, 0, 0
+            for bi in range(n_batches):
+                idx = perm[bi * bs : (bi + 1) * bs]
+                logits = model(q_tr[idx])
+                loss = torch.nn.functional.cross_entropy(logits, y_tr[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                model.clamp_()
+                tot_loss += float(loss.detach()) * len(idx)
+                tot_correct += int((logits.argmax(1) == y_tr[idx]).sum())
+                seen += len(idx)
+                bar.update(task, advance=1, epoch=epoch + 1, loss=tot_loss / seen, train=tot_correct / seen)
+            if sched is not None:
+                sched.step()
+            test_acc = _accuracy(model, q_te, y_te)
+            rec = {
+                "epoch": epoch + 1,
+                "loss": tot_loss / max(1, seen),
+                "train_acc": tot_correct / max(1, seen),
+                "test_acc": test_acc,
+                "time_s": time.perf_counter() - t0,
+            }
+            history.append(rec)
+            bar.update(task, test=test_acc)
+            if out is not None and ((epoch + 1) % max(1, cfg.train.checkpoint_every) == 0 or epoch + 1 == epochs):
+                save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1)
+    if freeze_at >= epochs:
+        model.freeze_connectivity()
+    model.eval()
+    return TrainResult(model, prep, history, time.perf_counter() - t0, cfg)
+
+
+def save_checkpoint(path: Path, cfg: RunConfig, model: LUTNetwork, opt, sched, history, epoch: int) -> None:
+    """Everything needed to resume or export: config, weights, optimiser, history (written atomically)."""
+    import io
+
+    from lutnn.fileio import atomic_write
+
+    buf = io.BytesIO()
+    torch.save(
+        {
+            "config": cfg.as_dict(),
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict() if opt is not None else None,
+            "scheduler": sched.state_dict() if sched is not None else None,
+            "history": history,
+            "epoch": epoch,
+            "frozen": all(layer.frozen for layer in model.layers),
+            "quantizer": model.quantizer.state(),
+        },
+        buf,
+    )
+    atomic_write(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | Path, dataset: Dataset | None = None) -> TrainResult:
+    """Rebuild a trained model from ``checkpoint.pt`` (re-reads the dataset for the encoder and tests)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CHECKPOINT
+    if not p.exists():
+        raise LutnnError(f"checkpoint not found: {p} (train first, or give the run folder)")
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types on corrupt files
+        raise LutnnError(f"{p}: not a lutnn checkpoint ({e})") from None
+    cfg = RunConfig.from_dict(ck["config"], source=str(p))
+    prep = prepare(cfg, dataset)
+    model = build_model(cfg, prep)
+    if ck.get("frozen"):
+        model.freeze_connectivity()
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return TrainResult(model, prep, list(ck["history"]), ck["history"][-1]["time_s"] if ck["history"] else 0.0, cfg)
+
+
+def plot_history(history: list[dict[str, Any]], path: str | Path, title: str = "LUT network") -> Path:
+    """Accuracy (train, test) against epochs as a PNG (matplotlib, Agg backend; written atomically)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lutnn.fileio import atomic_write
+
+    if not history:
+        raise LutnnError("no training history to plot (train for at least one epoch)")
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    ax.plot(ep, [100 * h["train_acc"] for h in history], label="train (soft/STE forward)")
+    ax.plot(ep, [100 * h["test_acc"] for h in history], label="test (hard LUTs = hardware)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return atomic_write(path, buf.getvalue())

@@ -1,0 +1,95 @@
+"""Encoders and heads: PyTorch bits equal their circuits' bits (exhaustively over the bus values)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lutnn.errors import LutnnError
+from lutnn.netlist import NetlistBuilder
+from lutnn.nn.encoders import BinaryCode, FeatureQuantizer, GrayCode, Thermometer, make_encoder
+from lutnn.nn.heads import GroupSum
+from lutnn.sim import simulate, simulate_buses
+
+
+def _circuit_bits(enc, width: int, q: np.ndarray) -> np.ndarray:
+    b = NetlistBuilder("enc", k=6)
+    buses = [b.add_input(f"x{i}", width) for i in range(q.shape[1])]
+    b.add_output("bits", enc.build(b, buses))
+    nl = b.build()
+    from lutnn.sim import encode_buses
+
+    return simulate(nl, encode_buses(nl, {f"x{i}": q[:, i] for i in range(q.shape[1])}))
+
+
+@pytest.mark.parametrize("kind", ["thermometer", "quantile", "binary", "gray"])
+@pytest.mark.parametrize("width", [3, 5, 8])
+def test_encoder_circuit_equals_torch(kind: str, width: int) -> None:
+    rng = np.random.default_rng(width)
+    top = (1 << width) - 1
+    q_train = rng.integers(0, top + 1, size=(200, 2))
+    enc = make_encoder(kind, q_train, width, levels=5)
+    # every value of feature 0, random values of feature 1
+    q = np.stack([np.arange(top + 1), rng.integers(0, top + 1, top + 1)], axis=1)
+    ref = enc(torch.from_numpy(q)).numpy().astype(np.uint8)
+    np.testing.assert_array_equal(_circuit_bits(enc, width, q), ref)
+    assert ref.shape[1] == enc.n_bits
+
+
+def test_thermometer_semantics() -> None:
+    enc = Thermometer.uniform(1, 4, 3)
+    thr = enc.thr.numpy()
+    assert list(thr) == sorted(thr) and thr.min() >= 1 and thr.max() <= 15
+    q = torch.arange(16)[:, None]
+    bits = enc(q).numpy()
+    np.testing.assert_array_equal(bits.sum(1), (q.numpy() >= thr[None, :]).sum(1))
+    assert np.all(np.diff(bits.sum(1)) >= 0)  # monotone: a thermometer
+    gray = GrayCode(1, 4)(q).numpy()
+    assert np.all(np.abs(np.diff(gray, axis=0)).sum(1) == 1)  # neighbours differ in one bit
+    binary = BinaryCode(1, 4)(q).numpy()
+    np.testing.assert_array_equal((binary * (1 << np.arange(4))).sum(1), np.arange(16))
+
+
+def test_quantile_thresholds_follow_data() -> None:
+    q = np.concatenate([np.zeros(900), np.arange(100)])[:, None].astype(np.int64)
+    enc = Thermometer.quantile(q, 7, 4)
+    assert len(enc.thr) >= 1 and enc.thr.min() >= 1
+
+
+def test_quantizer_maps() -> None:
+    x = np.array([[0.0, -1.0], [16.0, 3.0], [8.0, 1.0]])
+    qz = FeatureQuantizer.fit(x[:, :1])
+    assert qz.identity and qz.width == 5
+    np.testing.assert_array_equal(qz.transform(x[:, :1])[:, 0], [0, 16, 8])
+    qf = FeatureQuantizer.fit(x[:, 1:], width=4)
+    q = qf.transform(x[:, 1:])[:, 0]
+    assert q.min() == 0 and q.max() == 15 and not qf.identity
+    d = qf.describe()[0]
+    assert d["width"] == 4 and "floor" in d["map"]
+    # the documented map reproduces the integers
+    np.testing.assert_array_equal(np.clip(np.floor((x[:, 1] - d["offset"]) / d["step"]), 0, 15), q)
+    with pytest.raises(LutnnError, match="NaN or inf"):
+        qf.transform(np.array([[np.nan]]))
+    with pytest.raises(LutnnError, match="expected 1 features"):
+        qf.transform(np.zeros((2, 3)))
+    with pytest.raises(LutnnError, match="NaN or inf"):
+        FeatureQuantizer.fit(np.array([[1.0], [np.inf]]))
+
+
+def test_group_sum_head_circuit() -> None:
+    head = GroupSum(12, 3, tau=2.0)
+    rng = np.random.default_rng(0)
+    h = rng.integers(0, 2, size=(4096, 12))
+    scores = head(torch.from_numpy(h).float())
+    torch.testing.assert_close(scores * 2, torch.from_numpy(h.reshape(-1, 3, 4).sum(-1)).float())
+    b = NetlistBuilder("head", k=6)
+    x = b.add_input("h", 12)
+    _counts, idx = head.build(b, x)
+    b.add_output("cls", idx)
+    nl = b.build()
+    hv = (h << np.arange(12)).sum(1)
+    out = simulate_buses(nl, {"h": hv})["cls"]
+    np.testing.assert_array_equal(out, scores.argmax(1).numpy())
+    with pytest.raises(LutnnError, match="multiple of the 3 classes"):
+        GroupSum(10, 3)

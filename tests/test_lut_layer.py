@@ -1,0 +1,137 @@
+"""LUT layers: interpolation exact at corners, gradients against finite differences, fused kernel vs reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lutnn.errors import LutnnError
+from lutnn.nn.connectivity import live_nodes, local_connectivity, random_connectivity
+from lutnn.nn.lut import LUTLayer, binarize_ste, lut_forward, lut_lookup
+
+
+def _addr(x: torch.Tensor) -> torch.Tensor:
+    k = x.shape[-1]
+    return (x.long() << torch.arange(k)).sum(-1)
+
+
+@pytest.mark.parametrize("k", [2, 3, 6])
+def test_corners_are_table_lookups(k: int) -> None:
+    g = torch.Generator().manual_seed(k)
+    t = torch.randn(7, 1 << k, generator=g)
+    x = torch.randint(0, 2, (11, 7, k), generator=g).float()
+    ref = t.gather(1, _addr(x).T).T
+    torch.testing.assert_close(lut_forward(x, t), ref, rtol=0, atol=0)
+    torch.testing.assert_close(lut_lookup(x, t), ref, rtol=0, atol=0)
+
+
+def test_multilinear_gradcheck_and_soft_value() -> None:
+    x = torch.rand(3, 4, 3, dtype=torch.double, requires_grad=True)
+    t = torch.randn(4, 8, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lut_forward, (x, t))
+    # at x = 0.5 everywhere the interpolation is the mean of the table
+    half = torch.full((1, 4, 3), 0.5, dtype=torch.double)
+    torch.testing.assert_close(lut_forward(half, t)[0], t.mean(1))
+
+
+def test_fd_gradient_equals_multilinear_at_corners() -> None:
+    g = torch.Generator().manual_seed(1)
+    t = (torch.rand(5, 64, generator=g) * 2 - 1).requires_grad_(True)
+    x = torch.randint(0, 2, (9, 5, 6), generator=g).float().requires_grad_(True)
+    up = torch.randn(9, 5, generator=g)
+    a = torch.autograd.grad((lut_forward(x, t) * up).sum(), [x, t])
+    b = torch.autograd.grad((lut_lookup(x, t, "fd") * up).sum(), [x, t])
+    torch.testing.assert_close(a[0], b[0])
+    torch.testing.assert_close(a[1], b[1])
+
+
+def test_efd_weights_every_entry() -> None:
+    """EFD: changing an entry far from the addressed one still changes the input gradient."""
+    t = torch.zeros(1, 8)
+    x = torch.zeros(1, 1, 3, requires_grad=True)
+    (gx,) = torch.autograd.grad(lut_lookup(x, t, "efd").sum(), [x])
+    assert torch.all(gx == 0)
+    t[0, 0b111] = 1.0  # hamming distance 2 from address 0 in the other bits
+    x2 = torch.zeros(1, 1, 3, requires_grad=True)
+    (gx2,) = torch.autograd.grad(lut_lookup(x2, t, "efd").sum(), [x2])
+    assert torch.all(gx2 > 0)
+    (gfd,) = torch.autograd.grad(lut_lookup(x2, t, "fd").sum(), [x2])
+    assert torch.all(gfd == 0)
+
+
+@pytest.mark.parametrize("mode", ["efd", "fd"])
+@pytest.mark.parametrize("batch", [3, 40])
+def test_fused_layer_matches_reference(mode: str, batch: int) -> None:
+    """The numba kernel path (feature-major) equals gather + lut_lookup in values and gradients."""
+    layer = LUTLayer(50, 40, 6, grad=mode, seed=3)
+    x = torch.randint(0, 2, (batch, 50)).float().requires_grad_(True)
+    y = layer(x)
+    up = torch.randn_like(y)
+    (y * up).sum().backward()
+    gx, gt = x.grad.clone(), layer.tables.grad.clone()
+    x.grad, layer.tables.grad = None, None
+    xk = x[:, layer.conn.reshape(-1)].view(batch, 40, 6)
+    y2 = binarize_ste(lut_lookup(xk, layer.tables, mode))
+    (y2 * up).sum().backward()
+    torch.testing.assert_close(y, y2, rtol=0, atol=0)
+    torch.testing.assert_close(gx, x.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gt, layer.tables.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_eval_mode_is_thresholded_lookup() -> None:
+    layer = LUTLayer(20, 30, 4, seed=0).eval()
+    x = torch.randint(0, 2, (17, 20)).float()
+    bits = torch.from_numpy(layer.truth_tables()).long()
+    conn = torch.from_numpy(layer.connections())
+    ref = bits.gather(1, _addr(x[:, conn]).T).T.float()
+    torch.testing.assert_close(layer(x), ref, rtol=0, atol=0)
+
+
+def test_learned_connectivity_trains_and_freezes() -> None:
+    torch.manual_seed(0)
+    layer = LUTLayer(16, 8, 3, connectivity="learned", candidates=4, seed=1)
+    x = torch.randint(0, 2, (32, 16)).float()
+    y = layer(x)
+    y.sum().backward()
+    assert layer.selection.grad is not None and layer.selection.grad.abs().sum() > 0
+    layer.freeze_connectivity()
+    assert layer.frozen
+    conn = layer.connections()
+    assert conn.shape == (8, 3)
+    layer.eval()
+    ref = LUTLayer(16, 8, 3, connectivity=conn, seed=1)
+    ref.tables.data.copy_(layer.tables.data)
+    torch.testing.assert_close(layer(x), ref.eval()(x))
+
+
+def test_multilinear_mode_trains() -> None:
+    layer = LUTLayer(10, 6, 3, grad="multilinear")
+    x = torch.rand(4, 10)
+    layer(x).sum().backward()
+    assert layer.tables.grad.abs().sum() > 0
+
+
+def test_connectivity_maps() -> None:
+    c = random_connectivity(10, 30, 6, seed=0)
+    assert c.shape == (30, 6) and all(len(set(r)) == 6 for r in c)
+    assert set(np.unique(c)) == set(range(10))  # every input read
+    pos = np.stack(np.divmod(np.arange(64), 8), 1)
+    lc = local_connectivity(pos, 20, 4, window=3, seed=0)
+    span = np.ptp(pos[lc], axis=1).max()
+    assert span <= 3
+    live = live_nodes([c, np.array([[0, 1], [2, 2]])], [30, 2])
+    assert live[0].sum() == 3 and live[1].all()
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(LutnnError, match="k=9"):
+        LUTLayer(10, 4, 9)
+    with pytest.raises(LutnnError, match="at least 6 inputs"):
+        LUTLayer(4, 4, 6)
+    with pytest.raises(LutnnError, match="expected input"):
+        LUTLayer(10, 4, 2)(torch.zeros(3, 11))
+    with pytest.raises(LutnnError, match="tables of shape"):
+        lut_forward(torch.zeros(2, 3, 2), torch.zeros(3, 8))
+    with pytest.raises(LutnnError, match="connectivity"):
+        LUTLayer(10, 4, 2, connectivity="nearest")
