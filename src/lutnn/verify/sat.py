@@ -192,10 +192,11 @@ def _check_sat(a: Netlist, b: Netlist, pin, pout, t0: float, timeout: float | No
         script = [
             "read_blif -wideports a.blif",
             "read_blif -wideports b.blif",
-            "miter -equiv -flatten -make_outputs -ignore_gold_x lutnn_gold lutnn_gate lutnn_miter",
+            "miter -equiv -flatten -make_outputs lutnn_gold lutnn_gate lutnn_miter",
             "hierarchy -top lutnn_miter",
             "flatten",
-            "opt_clean",
+            "techmap",  # $lut/$sop cells → gates, so that ABC sees the whole miter
+            "opt -fast",
             'abc -script "+strash;&get,-n;&fraig,-x;&put"',
             "opt_clean",
             "tee -q -o sat.txt sat -prove trigger 0 -show-inputs lutnn_miter",
