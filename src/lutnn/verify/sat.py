@@ -2,7 +2,7 @@
 
 Ports are matched by bus name, so the two designs may list their buses in different orders;
 different bus names or widths raise a clear error. The SAT method builds a miter in Yosys
-(``miter -equiv``), simplifies it with ABC (``&fraig``: equivalent nodes merge, so an
+(``miter -equiv``), simplifies it with ABC (``fraig``: equivalent nodes merge, so an
 equivalent miter collapses to a constant) and proves the miter output 0 with ``sat -prove``.
 Every counterexample is re-checked with :mod:`lutnn.sim` before it is reported.
 """
@@ -192,12 +192,12 @@ def _check_sat(a: Netlist, b: Netlist, pin, pout, t0: float, timeout: float | No
         script = [
             "read_blif -wideports a.blif",
             "read_blif -wideports b.blif",
-            "miter -equiv -flatten -make_outputs lutnn_gold lutnn_gate lutnn_miter",
+            "miter -equiv -flatten lutnn_gold lutnn_gate lutnn_miter",
             "hierarchy -top lutnn_miter",
             "flatten",
             "techmap",  # $lut/$sop cells → gates, so that ABC sees the whole miter
             "opt -fast",
-            'abc -script "+strash;&get,-n;&fraig,-x;&put"',
+            'abc -script "+strash;fraig"',  # SAT sweeping: an equivalent miter collapses to 0
             "opt_clean",
             "tee -q -o sat.txt sat -prove trigger 0 -show-inputs lutnn_miter",
         ]
