@@ -18,21 +18,29 @@ from lutnn.netlist import Netlist
 
 __all__ = [
     "MAX_EXHAUSTIVE_INPUTS",
-    "pack_bits",
-    "unpack_bits",
-    "simulate",
-    "simulate_packed",
-    "simulate_naive",
-    "exhaustive_words",
-    "simulate_exhaustive",
-    "encode_buses",
+    "chunk_words_for",
     "decode_buses",
+    "encode_buses",
+    "exhaustive_words",
+    "pack_bits",
+    "simulate",
     "simulate_buses",
+    "simulate_exhaustive",
+    "simulate_naive",
+    "simulate_packed",
+    "unpack_bits",
 ]
 
 MAX_EXHAUSTIVE_INPUTS = 24
-_MEMORY_BUDGET = 512 << 20  # bytes of signal storage per chunk
-_MAX_CHUNK_WORDS = 64  # 4096 samples per pass keeps every signal row inside the caches
+_MEMORY_BUDGET = 1 << 30  # bytes of signal storage per pass (all threads together)
+_MAX_CHUNK_WORDS = 256  # 16384 samples per pass: long rows amortise per-node work (docs/simulator.md)
+_MIN_CHUNK_WORDS = 8  # one 512-bit vector
+
+
+def chunk_words_for(nl: Netlist, threads: int = 1) -> int:
+    """Words per pass: as long as possible (≤ 256) while the signal array fits the memory budget."""
+    per = _MEMORY_BUDGET // (8 * max(1, nl.n_signals) * max(1, threads))
+    return int(max(_MIN_CHUNK_WORDS, min(_MAX_CHUNK_WORDS, per // 8 * 8)))
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -50,29 +58,60 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 def unpack_bits(words: np.ndarray, n_samples: int) -> np.ndarray:
     """Inverse of :func:`pack_bits`: ``uint64 [n, W]`` → ``uint8 [n_samples, n]``."""
     w = np.ascontiguousarray(words, dtype="<u8")
+    if n_samples == 0 or w.shape[0] == 0:
+        return np.zeros((n_samples, w.shape[0]), np.uint8)
     bits = np.unpackbits(w.view(np.uint8).reshape(w.shape[0], -1), axis=1, bitorder="little")
     return np.ascontiguousarray(bits[:, :n_samples].T)
 
 
-def simulate_packed(nl: Netlist, in_words: np.ndarray, chunk_words: int | None = None) -> np.ndarray:
-    """Evaluate on packed inputs ``uint64 [n_inputs, W]``; returns ``uint64 [n_outputs, W]``."""
+def simulate_packed(
+    nl: Netlist, in_words: np.ndarray, chunk_words: int | None = None, threads: bool | int = False
+) -> np.ndarray:
+    """Evaluate on packed inputs ``uint64 [n_inputs, W]``; returns ``uint64 [n_outputs, W]``.
+
+    ``chunk_words`` sets the words per pass and thread (default :func:`chunk_words_for`).
+    ``threads=True`` (or a thread count) splits the words across numba's threads; the default
+    runs on one core. Results are identical either way.
+    """
     in_words = np.asarray(in_words, dtype=np.uint64)
     if in_words.ndim != 2 or in_words.shape[0] != nl.n_inputs:
         raise LutnnError(f"{nl.name}: expected packed inputs of shape [{nl.n_inputs}, W], got {in_words.shape}")
     total = in_words.shape[1]
+    n_threads = 1
+    if threads:
+        import numba
+
+        n_threads = (
+            numba.get_num_threads() if threads is True else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
+        )
     if chunk_words is None:
-        chunk_words = max(1, min(_MAX_CHUNK_WORDS, _MEMORY_BUDGET // (8 * max(1, nl.n_signals))))
+        chunk_words = chunk_words_for(nl, n_threads)
+    chunk_words = max(1, int(chunk_words))
+    span = chunk_words * n_threads  # words per pass
     out = np.empty((nl.n_outputs, total), dtype=np.uint64)
+    if total == 0:
+        return out
     fanins = nl.fanins.astype(np.int64, copy=False)
     arity = nl.arity.astype(np.int64)
-    sig = np.empty((nl.n_signals, min(chunk_words, max(total, 1))), dtype=np.uint64)
-    for start in range(0, total, chunk_words):
-        stop = min(total, start + chunk_words)
-        s = sig[:, : stop - start] if stop - start != sig.shape[1] else sig
-        s = np.ascontiguousarray(s)
+    tables = np.ascontiguousarray(nl.tables)
+    outs = nl.output_signals.astype(np.int64)
+    sig = np.empty((nl.n_signals, min(span, total)), dtype=np.uint64)
+    for start in range(0, total, span):
+        stop = min(total, start + span)
+        s = sig if stop - start == sig.shape[1] else np.empty((nl.n_signals, stop - start), dtype=np.uint64)
         s[: nl.n_inputs] = in_words[:, start:stop]
-        _kernels.simulate_words(fanins, arity, nl.tables, nl.n_inputs, s)
-        out[:, start:stop] = s[nl.output_signals]
+        if n_threads > 1:
+            import numba
+
+            prev = numba.get_num_threads()
+            numba.set_num_threads(n_threads)
+            try:
+                _kernels.simulate_words_parallel(fanins, arity, tables, nl.n_inputs, s, chunk_words)
+            finally:
+                numba.set_num_threads(prev)
+        else:
+            _kernels.simulate_words(fanins, arity, tables, nl.n_inputs, s)
+        out[:, start:stop] = s[outs]
     return out
 
 
@@ -97,7 +136,12 @@ def simulate_naive(nl: Netlist, inputs: np.ndarray) -> np.ndarray:
     """Per-sample reference evaluation (a table lookup per node per sample); for tests and benchmarks."""
     x = _check_bits(nl, inputs).astype(np.uint8)
     return _kernels.simulate_naive(
-        nl.fanins.astype(np.int64), nl.arity.astype(np.int64), nl.tables, nl.n_inputs, x, nl.output_signals.astype(np.int64)
+        nl.fanins.astype(np.int64),
+        nl.arity.astype(np.int64),
+        nl.tables,
+        nl.n_inputs,
+        x,
+        nl.output_signals.astype(np.int64),
     )
 
 
