@@ -13,6 +13,7 @@ from lutnn.errors import LutnnError
 # command modules (importing registers their commands)
 from lutnn.cli import netlist_cmds  # noqa: E402,F401  stats, simulate, export, synth, verify
 from lutnn.cli import train_cmds  # noqa: E402,F401  train, demo
+from lutnn.cli import compile_cmds  # noqa: E402,F401  qat, compile, draw
 
 __all__ = ["app", "main"]
 

@@ -16,7 +16,6 @@ benchmarks print: gate count, K-LUT count, ``synth_xilinx`` LUT6/FF, depth, accu
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import time
@@ -232,20 +231,11 @@ def _run_yosys(script: str, cwd: Path, timeout: float | None, what: str) -> None
 
 
 def _read_mapped(path: Path) -> Netlist:
-    """Read Yosys' BLIF, dropping the self-buffers (``.names a a``) it writes for aliased outputs."""
+    """Read Yosys' BLIF back (dropping the self-buffers it writes for aliased outputs)."""
     from lutnn.formats.blif import parse_blif
+    from lutnn.synth.yosys import clean_yosys_blif
 
-    out, skip = [], False
-    for line in path.read_text().splitlines():
-        toks = line.split()
-        if toks[:1] == [".names"] and len(toks) == 3 and toks[1] == toks[2]:
-            skip = True
-            continue
-        if skip and toks and not toks[0].startswith("."):
-            continue
-        skip = False
-        out.append(line)
-    return parse_blif("\n".join(out) + "\n", source=str(path))
+    return parse_blif(clean_yosys_blif(path.read_text()), source=str(path)).sweep()
 
 
 def synth_verilog(
@@ -269,75 +259,49 @@ def synth_verilog(
         )
         _run_yosys(script, d, timeout, f"yosys ({flow} mapping of {top})")
         nl = _read_mapped(d / "out.blif")
-        cells = _stat_cells(d / "stat.json")
+        from lutnn.synth.yosys import parse_stat_json
+
+        cells = parse_stat_json((d / "stat.json").read_text())
     nl.name = top
     return SynthOutcome(nl, flow, k, time.time() - t0, cells)
 
 
 def synth_netlist(nl: Netlist, flow: str = "lut", k: int = 6, timeout: float | None = 1800) -> SynthOutcome:
-    """Map a netlist (e.g. the truth-table route's wide LUTs) with Yosys/ABC and import the result.
-
-    Uses ``lutnn.synth.synthesize`` when the foundation provides it; otherwise runs Yosys here
-    (BLIF in, ``abc``, BLIF out).
-    """
-    from lutnn.formats.blif import write_blif
+    """Map a netlist (e.g. the truth-table route's wide LUTs) with Yosys/ABC via :func:`lutnn.synth.synthesize`."""
+    from lutnn.synth import synthesize
 
     _abc_cmd(flow, k)
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix="lutnn_tt_") as td:
-        d = Path(td)
-        write_blif(nl, d / "in.blif")
-        pre = "strash; dch -f; " if flow == "lut" else ""
-        del pre
-        script = (
-            f"read_blif -wideports in.blif\nhierarchy -top {nl.name}\nflatten\ntechmap\nopt -fast\n{_abc_cmd(flow, k)}\n"
-            "opt_clean -purge\ntee -q -o stat.json stat -json\nwrite_blif out.blif\n"
-        )
-        _run_yosys(script, d, timeout, f"yosys ({flow} mapping of {nl.name})")
-        out = _read_mapped(d / "out.blif")
-        cells = _stat_cells(d / "stat.json")
-    out.name = nl.name
-    return SynthOutcome(out, flow, k, time.time() - t0, cells)
+    r = synthesize(nl, flow=flow, k=k, timeout=timeout, fmax=False)
+    if r.netlist is None:
+        raise ToolError(f"{nl.name}: the {flow}-mapped netlist could not be read back ({'; '.join(r.report.notes)})")
+    return SynthOutcome(r.netlist, flow, k, time.time() - t0, dict(r.report.cells_by_type))
 
 
-def _stat_cells(p: Path) -> dict:
-    try:
-        d = json.loads(p.read_text())
-        mods = d.get("modules", {})
-        for m in mods.values():
-            return {k: int(v) for k, v in m.get("num_cells_by_type", {}).items()}
-    except (OSError, json.JSONDecodeError, ValueError):
-        pass
-    return {}
-
-
-def xilinx_counts(nl: Netlist, timeout: float | None = 1800) -> dict:
-    """Yosys ``synth_xilinx`` on the netlist: LUT1..LUT6, FF and total LUT counts (Yosys version noted)."""
-    from lutnn.formats.blif import write_blif
+def xilinx_counts(nl: Netlist, timeout: float | None = 1800, fmax: bool = False) -> dict:
+    """Yosys ``synth_xilinx`` LUT/FF counts (and, with ``fmax``, an ECP5 nextpnr Fmax) for ``nl``."""
+    from lutnn.synth import synthesize
 
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix="lutnn_xil_") as td:
-        d = Path(td)
-        write_blif(nl, d / "in.blif")
-        script = (
-            f"read_blif -wideports in.blif\nhierarchy -top {nl.name}\nsynth_xilinx -flatten -top {nl.name}\n"
-            "tee -q -o stat.json stat -json\ntee -q -o version.txt version\n"
-        )
-        _run_yosys(script, d, timeout, f"yosys synth_xilinx of {nl.name}")
-        cells = _stat_cells(d / "stat.json")
-        ver = (d / "version.txt").read_text().strip() if (d / "version.txt").exists() else ""
+    r = synthesize(nl, flow="xilinx", timeout=timeout, fmax=False).report
+    cells = r.cells_by_type
     luts = {k: v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)}
-    ffs = sum(v for k, v in cells.items() if re.fullmatch(r"FD\w*", k))
-    return {
-        "lut_total": int(sum(luts.values())),
+    res = {
+        "lut_total": int(r.lut_count),
         "lut6": int(luts.get("LUT6", 0)),
         "luts_by_size": luts,
-        "ff": int(ffs),
-        "carry4": int(cells.get("CARRY4", 0)),
+        "ff": int(r.ff_count),
         "muxf": int(sum(v for k, v in cells.items() if k.startswith("MUXF"))),
-        "yosys": ver,
+        "yosys": r.version,
         "seconds": round(time.time() - t0, 1),
     }
+    if fmax:
+        e = synthesize(nl, flow="ecp5", timeout=timeout, fmax=True).report
+        res["ecp5_luts"] = e.lut_count
+        res["ecp5_fmax_mhz"] = e.fmax_mhz
+        res["ecp5_device"] = e.device
+        res["ecp5_notes"] = e.notes
+    return res
 
 
 # ----------------------------------------------------------------------------- the route
@@ -454,6 +418,7 @@ def compile_and_report(
     xilinx: bool = True,
     out: str | None = None,
     out_dir: str | Path | None = None,
+    fmax: bool = False,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -500,7 +465,7 @@ def compile_and_report(
             cls = simulate_buses(lut.netlist, input_values(im, codes))["class"]
             res["circuit_acc"] = float((cls == np.asarray(labels)).mean())
         if xilinx:
-            res["xilinx"] = xilinx_counts(lut.netlist)
+            res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
         if out and out_dir:
             from lutnn.formats.blif import write_blif
 

@@ -667,3 +667,32 @@ def save_integer_model(im: IntegerMLP, path: str | Path) -> Path:
 
 
 __all__ += ["ActQuant", "QuantLinear", "save_integer_model"]
+
+
+# ----------------------------------------------------------------------------- small fixtures
+def example_model() -> IntegerMLP:
+    """The paper's picture example: a hand-set 4-bit MLP, 2 inputs → 2 hidden → 2 classes."""
+    t = np.array([[2 * v for v in range(1, 16)]] * 2, dtype=np.int64)  # h = clamp(floor(acc / 2), 0, 15)
+    l0 = IntLayer(np.array([[3, -2], [-1, 2]]), np.ones((2, 2), bool), 4, False, 4, False, t, None, "hidden")
+    l1 = IntLayer(
+        np.array([[2, -1], [-1, 3]]), np.ones((2, 2), bool), 4, False, None, True, None, np.array([1, 0]), "out"
+    )
+    return IntegerMLP([l0, l1], 4, False, 1 / 15, 2, {"example": "4-bit 2-2-2"}).validate()
+
+
+def synthetic_jsc(n: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A stand-in with JSC's layout (16 standardised features, 5 classes; 80/20 split) for testing the flow."""
+    if n < 10:
+        raise QuantError(f"synthetic_jsc needs at least 10 samples, got {n}")
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 0.9, size=(5, 16))
+    mix = rng.normal(0, 0.35, size=(16, 16)) + np.eye(16)
+    y = rng.integers(0, 5, size=n)
+    x = means[y] + rng.normal(size=(n, 16)) @ mix
+    x = np.tanh(x / 2) * 2 + 0.1 * x  # a little non-linearity, as the real features have
+    x = (x - x.mean(0)) / x.std(0)
+    cut = int(0.8 * n)
+    return x[:cut].astype(np.float32), y[:cut], x[cut:].astype(np.float32), y[cut:]
+
+
+__all__ += ["example_model", "synthetic_jsc"]

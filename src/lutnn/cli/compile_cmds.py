@@ -1,0 +1,248 @@
+"""``lutnn qat``, ``lutnn compile``, ``lutnn draw``: quantized nets → exact circuits, with reports and pictures."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from lutnn.cli.app import app, console
+from lutnn.errors import LutnnError
+from lutnn.fileio import atomic_write, check_readable
+
+__all__ = ["compile_cmd", "draw_cmd", "load_quant_config", "qat", "quant_dataset"]
+
+_MODEL_KEYS = {
+    "hidden", "in_bits", "in_signed", "in_scale", "w_bits", "act_bits", "act_signed", "fan_in", "out_bits",
+    "batchnorm", "mask", "seed",
+}  # fmt: skip
+_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "seed"}
+
+
+def load_quant_config(path: str | Path) -> dict:
+    """Read a ``configs/quant_*.toml`` file: ``[data]``, ``[model]``, ``[train]`` tables, checked."""
+    p = check_readable(path, "config file")
+    try:
+        cfg = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise LutnnError(f"{p}: not valid TOML ({e})") from None
+    for sect in ("data", "model"):
+        if sect not in cfg:
+            raise LutnnError(f"{p}: missing [{sect}] table (see configs/quant_digits.toml)")
+    bad = set(cfg["model"]) - _MODEL_KEYS
+    if bad:
+        raise LutnnError(f"{p}: unknown [model] keys {sorted(bad)}; allowed: {sorted(_MODEL_KEYS)}")
+    bad = set(cfg.get("train", {})) - _TRAIN_KEYS
+    if bad:
+        raise LutnnError(f"{p}: unknown [train] keys {sorted(bad)}; allowed: {sorted(_TRAIN_KEYS)}")
+    return cfg
+
+
+def quant_dataset(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, dict]:
+    """Load and normalise the dataset a config names → (x_train, y_train, x_test, y_test, classes, prep).
+
+    ``prep`` records the normalisation (``scale`` divides by a constant; ``standardize`` uses the
+    training mean/std) so ``lutnn compile`` can apply the same one to test data.
+    """
+    name = data.get("name")
+    if name == "jsc_synthetic":
+        from lutnn.nn.quant import synthetic_jsc
+
+        xtr, ytr, xte, yte = synthetic_jsc(int(data.get("n", 20000)), seed=int(data.get("seed", 0)))
+        n_classes = 5
+    else:
+        from lutnn.data import load_dataset
+
+        if not name:
+            raise LutnnError("[data] needs name = digits | mnist | jsc | jsc_cernbox | jsc_synthetic | csv | npz")
+        d = load_dataset(name, data.get("path"))
+        xtr, ytr, xte, yte, n_classes = d.x_train, d.y_train, d.x_test, d.y_test, d.n_classes
+    prep: dict = {}
+    if "scale" in data:
+        s = float(data["scale"])
+        xtr, xte = xtr / s, xte / s
+        prep["scale"] = s
+    if data.get("standardize"):
+        mu, sd = xtr.mean(0), xtr.std(0) + 1e-8
+        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+        prep["mean"], prep["std"] = mu.tolist(), sd.tolist()
+    return np.asarray(xtr, np.float32), np.asarray(ytr), np.asarray(xte, np.float32), np.asarray(yte), n_classes, prep
+
+
+@app.command("qat")
+def qat(
+    config: Path = typer.Argument(..., help="TOML config (see configs/quant_*.toml)"),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="model file (.pt); also writes the integer model beside it (.json)"
+    ),
+    epochs: int = typer.Option(None, help="override [train] epochs"),
+) -> None:
+    """Quantization-aware training of a fixed-point MLP; prints float and integer-model accuracy."""
+    from lutnn.nn.quant import QuantMLP, evaluate, save_integer_model, save_quant_model, train_qat
+
+    cfg = load_quant_config(config)
+    xtr, ytr, xte, yte, n_classes, prep = quant_dataset(cfg["data"])
+    m = QuantMLP(xtr.shape[1], n_classes=n_classes, **cfg["model"])
+    tr = dict(cfg.get("train", {}))
+    if epochs is not None:
+        tr["epochs"] = epochs
+    hist = train_qat(m, xtr, ytr, x_val=xte, y_val=yte, **tr)
+    im = m.integer_model()
+    im.meta["prep"] = prep
+    im.meta["data"] = cfg["data"]
+    acc_f = evaluate(m, xte, yte)
+    acc_i = float((im.predict(im.quantize_input(xte)) == yte).mean())
+    out = out or Path(Path(config).stem + ".pt")
+    save_quant_model(m, out)
+    save_integer_model(im, out.with_suffix(".json"))
+    t = Table(title=f"QAT {Path(config).name}")
+    for c in ("epochs", "float acc", "integer acc", "model", "integer model"):
+        t.add_column(c)
+    t.add_row(str(len(hist)), f"{acc_f:.4f}", f"{acc_i:.4f}", str(out), str(out.with_suffix(".json")))
+    console.print(t)
+
+
+def _load_model(path: Path, integer: bool = True):
+    from lutnn.nn.quant import load_quant_model
+
+    if path.suffix == ".onnx":
+        from lutnn.compile.qonnx import read_qonnx
+
+        return read_qonnx(path)
+    return load_quant_model(path)
+
+
+def _test_codes(im, data_cfg: dict | None, samples: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if data_cfg:
+        _, _, xte, yte, _, _ = quant_dataset(data_cfg)
+        if xte.shape[1] != im.n_features:
+            raise LutnnError(f"the dataset has {xte.shape[1]} features but the model takes {im.n_features}")
+        return im.quantize_input(xte), yte
+    lo = -(1 << (im.in_bits - 1)) if im.in_signed else 0
+    hi = (1 << (im.in_bits - 1)) if im.in_signed else (1 << im.in_bits)
+    return np.random.default_rng(0).integers(lo, hi, size=(samples, im.n_features)), None
+
+
+@app.command("compile")
+def compile_cmd(
+    model: Path = typer.Argument(..., help="quantized model: .pt (lutnn qat), .json (integer model) or .onnx (QONNX)"),
+    route: str = typer.Option("tt", help="tt (truth tables of sparse neurons) or arith (CSD datapath, any neuron)"),
+    limit: int = typer.Option(12, help="truth-table route: most address bits (fan-in x bits) per neuron"),
+    k: int = typer.Option(6, "--lut", "-k", help="LUT size of the K-LUT mapping"),
+    config: Path = typer.Option(None, help="config whose [data] gives the test set to verify on (else random codes)"),
+    samples: int = typer.Option(10000, help="random input codes to verify on when no dataset is given"),
+    out: Path = typer.Option(None, "--out", "-o", help="write the mapped K-LUT netlist (.blif/.v/.json)"),
+    report: Path = typer.Option(None, help="write the report as JSON"),
+    synth: bool = typer.Option(True, help="run Yosys/ABC (gates, K-LUTs, synth_xilinx)"),
+    fmax: bool = typer.Option(False, help="also place and route on ECP5 with nextpnr for an Fmax"),
+) -> None:
+    """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy."""
+    from lutnn.compile.arith import compile_and_report
+    from lutnn.compile.neurons import as_integer_model
+
+    m = _load_model(model)
+    im = as_integer_model(m)
+    data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data")
+    codes, labels = _test_codes(im, data_cfg, samples)
+    with console.status(f"compiling {model.name} ({route} route)"):
+        res = compile_and_report(
+            im,
+            codes,
+            labels,
+            name=model.stem.replace("-", "_") or "qnn",
+            route=route,
+            limit=limit,
+            k=k,
+            synth=synth,
+            fmax=fmax,
+            out=None,
+        )
+    if out and synth:
+        from lutnn.compile.arith import compile_arith, synth_netlist
+        from lutnn.compile.neurons import compile_neurons
+
+        nl = compile_neurons(im, limit=limit) if route == "tt" else compile_arith(im, flow="gates")
+        mapped = synth_netlist(nl, flow="lut", k=k).netlist
+        _write_netlist(mapped, out)
+    t = Table(title=f"lutnn compile {model.name} ({route} route)")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    rows = [
+        ("test samples", res["compiled_samples"]),
+        ("disagreements (scores)", res["compiled_score_disagreements"]),
+        ("disagreements (class)", res["compiled_class_disagreements"]),
+        ("integer-model accuracy", f"{res['int_acc']:.4f}" if "int_acc" in res else "-"),
+        ("circuit accuracy", f"{res['circuit_acc']:.4f}" if "circuit_acc" in res else "-"),
+        ("2-input gates", res.get("gates", "-")),
+        (f"{k}-LUTs (ABC)", res.get("luts", "-")),
+        ("LUT depth", res.get("lut_depth", "-")),
+        ("synth_xilinx LUTs", res.get("xilinx", {}).get("lut_total", "-")),
+        ("synth_xilinx FFs", res.get("xilinx", {}).get("ff", "-")),
+        ("ECP5 Fmax MHz", res.get("xilinx", {}).get("ecp5_fmax_mhz", "-")),
+        ("time (s)", res["total_s"]),
+    ]
+    for a, b in rows:
+        t.add_row(a, str(b))
+    console.print(t)
+    if report:
+        atomic_write(report, json.dumps(res, indent=1, default=str))
+
+
+def _write_netlist(nl, out: Path) -> None:
+    suf = out.suffix.lower()
+    if suf == ".blif":
+        from lutnn.formats.blif import write_blif
+
+        write_blif(nl, out)
+    elif suf == ".v":
+        from lutnn.formats.verilog import write_verilog
+
+        write_verilog(nl, out)
+    elif suf == ".json":
+        from lutnn.formats.jsonfmt import write_json
+
+        write_json(nl, out)
+    else:
+        raise LutnnError(f"cannot write {out.name}: use .blif, .v or .json")
+
+
+@app.command("draw")
+def draw_cmd(
+    model: Path = typer.Argument(None, help="quantized model (.pt/.json/.onnx); omit with --example"),
+    out: list[Path] = typer.Option(
+        ..., "--out", "-o", help="picture files (.png, .svg, .pdf, .dot); repeat for several"
+    ),
+    route: str = typer.Option("arith", help="arith (2-input gates of the datapath) or tt (truth-table LUTs, mapped)"),
+    flow: str = typer.Option("gates", help="circuit to draw: gates (2-input gates) or lut (K-LUTs)"),
+    k: int = typer.Option(4, "--lut", "-k", help="LUT size when --flow lut"),
+    example: bool = typer.Option(False, help="draw the built-in 4-bit example (2 inputs, 2 hidden, 2 classes)"),
+    max_gates: int = typer.Option(400, help="above this many gates the circuit panel becomes a summary"),
+    max_neurons: int = typer.Option(120, help="above this many neurons the network panel becomes a summary"),
+) -> None:
+    """Draw the network graph and its circuit graph side by side (PNG/SVG)."""
+    from lutnn.compile.arith import compile_arith, synth_netlist
+    from lutnn.compile.neurons import as_integer_model, compile_neurons
+    from lutnn.draw import draw_side_by_side
+
+    if example:
+        from lutnn.nn.quant import example_model
+
+        im = example_model()
+        title = "4-bit MLP (2-2-2) and the 2-input-gate circuit it compiles to"
+    elif model is None:
+        raise LutnnError("give a model file or --example")
+    else:
+        im = as_integer_model(_load_model(model))
+        title = f"{model.name}: network and circuit"
+    if route == "arith":
+        nl = compile_arith(im, flow=flow if flow != "lut" else "lut", k=k)
+    elif route == "tt":
+        nl = synth_netlist(compile_neurons(im), flow=flow, k=k).netlist
+    else:
+        raise LutnnError(f"unknown route {route!r}; use arith or tt")
+    paths = draw_side_by_side(im, nl, out, title=title, max_neurons=max_neurons, max_gates=max_gates)
+    console.print(f"wrote {', '.join(str(p) for p in paths)} ({nl.n_nodes} gates, depth {nl.depth()})")
