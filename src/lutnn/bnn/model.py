@@ -30,7 +30,17 @@ from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_open, check_readable
 from lutnn.netlist import Bus
 
-__all__ = ["BNN", "BNNError", "BNNModule", "BNNStats", "PaddedLayer", "evaluate_bnn", "load_bnn", "padded_layers", "save_bnn"]
+__all__ = [
+    "BNN",
+    "BNNError",
+    "BNNModule",
+    "BNNStats",
+    "PaddedLayer",
+    "evaluate_bnn",
+    "load_bnn",
+    "padded_layers",
+    "save_bnn",
+]
 
 
 class BNNError(LutnnError):

@@ -14,6 +14,7 @@ from lutnn.errors import LutnnError
 from lutnn.cli import netlist_cmds  # noqa: E402,F401  stats, simulate, export, synth, verify
 from lutnn.cli import train_cmds  # noqa: E402,F401  train, demo
 from lutnn.cli import compile_cmds  # noqa: E402,F401  qat, compile, draw
+from lutnn.cli import bnn_cmds  # noqa: E402,F401  bnn
 
 __all__ = ["app", "main"]
 

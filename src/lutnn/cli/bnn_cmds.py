@@ -1,0 +1,105 @@
+"""``lutnn bnn``: any circuit → an exactly equivalent binarized neural network (ONNX), verified.
+
+``lutnn bnn-retrain`` turns a circuit's truth tables into trainable LUTs (digits demo) and
+``lutnn bnn-demo`` runs the zero-loss chain MLP → quantized → circuit → BNN.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from lutnn.cli.app import app, console
+from lutnn.errors import LutnnError
+from lutnn.fileio import atomic_write
+
+__all__ = ["bnn"]
+
+
+def _read_circuit(path: Path, latches: str, top: str | None):
+    from lutnn.formats import format_of, read_netlist
+
+    if latches not in ("error", "cut"):
+        raise LutnnError(f"--latches must be 'error' or 'cut', got {latches!r}")
+    fmt = format_of(path)
+    if fmt in ("aig", "aag"):
+        return read_netlist(path, latches=latches)
+    if fmt == "verilog" and top:
+        return read_netlist(path, top=top)
+    return read_netlist(path)
+
+
+@app.command("bnn")
+def bnn(
+    file: Path = typer.Argument(..., help="circuit (.aig/.aag/.blif/.v/.json)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the BNN as ONNX (.onnx)"),
+    bnn_json: Path | None = typer.Option(None, "--bnn-json", help="also write the BNN arrays as JSON"),
+    circuit_out: Path | None = typer.Option(
+        None, "--circuit", help="turn the BNN back into a circuit and write it (.blif/.aig/.json/.v)"
+    ),
+    verify: bool = typer.Option(False, "--verify", help="check torch + onnxruntime against the circuit"),
+    pack: bool = typer.Option(True, "--pack/--no-pack", help="pack threshold cones into single neurons"),
+    max_cut: int = typer.Option(8, "--max-cut", help="largest cone (leaves) packed into one neuron (2..12)"),
+    latches: str = typer.Option("error", "--latches", help="AIGER latches: error, or cut into extra inputs/outputs"),
+    top: str | None = typer.Option(None, "--top", help="top module for Verilog input"),
+    n_random: int = typer.Option(100_000, "--random", help="random vectors when inputs > 20"),
+    sat: bool = typer.Option(True, "--sat/--no-sat", help="SAT proof (BNN → circuit) when inputs > 20"),
+    sat_timeout: float = typer.Option(600, "--sat-timeout", help="seconds for the SAT proof"),
+    lut: int = typer.Option(6, "--lut", "-k", help="LUT size for --circuit"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the figures and verdict as JSON"),
+) -> None:
+    """Convert a circuit into an exactly equivalent BNN; print neurons, depth and the verdict."""
+    from lutnn.bnn import circuit_to_bnn, save_bnn
+    from lutnn.bnn.onnx_export import bnn_to_onnx
+    from lutnn.bnn.verify import verify_bnn
+
+    if output is not None and output.suffix.lower() != ".onnx":
+        raise LutnnError(f"-o {output}: the BNN is written as ONNX; give a path ending in .onnx")
+    nl = _read_circuit(file, latches, top)
+    net, rep = circuit_to_bnn(nl, pack=pack, max_cut=max_cut)
+    model = bnn_to_onnx(net) if (output is not None or verify) else None
+    t = Table(title=f"{file.name} → BNN")
+    t.add_column("figure")
+    t.add_column("circuit (AIG)", justify="right")
+    t.add_column("BNN", justify="right")
+    t.add_row("nodes / neurons", str(rep.aig_nodes), str(rep.neurons))
+    t.add_row("depth / layers", str(rep.aig_depth), str(rep.layers))
+    t.add_row("weights", str(2 * rep.aig_nodes), str(rep.weights))
+    t.add_row("max fan-in", "2", str(rep.max_fanin))
+    t.add_row("neurons per AIG node", "", f"{rep.neuron_ratio:.3f}")
+    t.add_row("conversion time", "", f"{rep.seconds:.2f} s")
+    console.print(t)
+    result = {"conversion": rep.as_dict()}
+    back = None
+    if circuit_out is not None:
+        from lutnn.bnn.to_circuit import bnn_to_circuit
+
+        back = bnn_to_circuit(net, k=lut)
+    if verify:
+        v = verify_bnn(nl, net, onnx_model=model, n_random=n_random, sat=sat, sat_timeout=sat_timeout)
+        for note in v.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        mm = ", ".join(f"{k}: {c} mismatching vectors" for k, c in v.mismatches.items())
+        colour = "green" if v.equivalent else "red"
+        sat_s = {True: "SAT: proved", False: "SAT: counterexample", None: "SAT: not run"}[v.sat]
+        console.print(f"verify ({v.method}, {v.vectors} vectors; {mm}; {sat_s}): [bold {colour}]{v.verdict}[/]")
+        result["verify"] = v.as_dict()
+        if not v.equivalent:
+            raise LutnnError(f"the BNN differs from {file.name} on input {v.counterexample}; no files written")
+    if output is not None:
+        atomic_write(output, model.SerializeToString())
+        console.print(f"wrote {output}")
+    if bnn_json is not None:
+        save_bnn(net, bnn_json)
+        console.print(f"wrote {bnn_json}")
+    if back is not None:
+        from lutnn.formats import write_netlist
+
+        write_netlist(back, circuit_out)
+        console.print(f"wrote {circuit_out} ({back.n_nodes} LUTs, depth {back.depth()})")
+    if json_out is not None:
+        atomic_write(json_out, json.dumps(result, indent=2, default=str) + "\n")
+        console.print(f"wrote {json_out}")
