@@ -57,6 +57,7 @@ class ModelConfig:
     window: float = 5.0  # local connectivity: receptive field width in pixels
     grad: str = "efd"  # efd | fd | multilinear
     tau: float | None = None  # group-sum temperature; None: sqrt(nodes per class)
+    smooth: float = 0.0  # spread table gradients to Hamming neighbours (weight smooth**distance)
 
 
 @dataclass
@@ -71,13 +72,16 @@ class TrainConfig:
     device: str = "auto"  # auto (GPU when present, else CPU) | cpu | cuda
     threads: int | None = None  # CPU threads (None: torch's default)
     checkpoint_every: int = 1  # epochs between checkpoints
+    augment: str | None = None  # "shift": random ±1-pixel shifts of image data during training
 
 
 @dataclass
 class ExportConfig:
     verilog: bool = True  # write design.v
-    synth: str | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut | None to skip)
-    hdl_sim: str | None = "icarus"  # simulator that checks design.v against the netlist (None to skip)
+    synth: str | bool | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut); false to skip
+    hdl_sim: str | bool | None = (
+        "icarus"  # simulator checking design.v against the netlist (icarus | verilator); false to skip
+    )
     hdl_vectors: int = 1000  # test-set samples simulated in the HDL simulator
 
 
@@ -136,6 +140,21 @@ class RunConfig:
             raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, binary or gray")
         if e.levels < 1:
             raise LutnnError(f"{source}: encoder.levels={e.levels} must be >= 1")
+        x = self.export
+        for key in ("synth", "hdl_sim"):
+            v = getattr(x, key)
+            if v is False or v in ("", "none", "None"):
+                setattr(x, key, None)
+            elif v is True:
+                setattr(x, key, "xilinx" if key == "synth" else "icarus")
+        if x.synth not in (None, "xilinx", "lut", "ice40", "ecp5"):
+            raise LutnnError(f"{source}: export.synth={x.synth!r} must be xilinx, lut, ice40, ecp5 or false")
+        if x.hdl_sim not in (None, "icarus", "verilator"):
+            raise LutnnError(f"{source}: export.hdl_sim={x.hdl_sim!r} must be icarus, verilator or false")
+        if t.augment not in (None, "shift"):
+            raise LutnnError(f"{source}: train.augment={t.augment!r} must be 'shift' or absent")
+        if not 0 <= m.smooth < 1:
+            raise LutnnError(f"{source}: model.smooth={m.smooth} must be in [0, 1)")
         if t.optimizer not in ("adam", "adamw", "sgd"):
             raise LutnnError(f"{source}: train.optimizer={t.optimizer!r} must be adam, adamw or sgd")
         if t.device not in ("auto", "cpu", "cuda") and not str(t.device).startswith("cuda:"):

@@ -116,23 +116,25 @@ def build_model(cfg: RunConfig, prep: Prepared) -> LUTNetwork:
         image_shape=ds.image_shape if needs_image else None,
         window=m.window,
         seed=cfg.train.seed,
+        smooth=m.smooth,
+        candidates=m.candidates,
     )
-    if any(layer.learned for layer in net.layers) and m.candidates != 4:
-        # rebuild learned layers with the requested number of candidates
-        from lutnn.nn.lut import LUTLayer
-
-        for i, layer in enumerate(net.layers):
-            if layer.learned:
-                net.layers[i] = LUTLayer(
-                    layer.in_features,
-                    layer.out_features,
-                    m.k,
-                    "learned",
-                    m.grad,
-                    cfg.train.seed * 1000 + i,
-                    candidates=m.candidates,
-                )
     return net
+
+
+def shift_images(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    """Random ±1-pixel shifts (zero fill) of flattened images ``q [B, H*W]``: data augmentation."""
+    h, w = shape
+    b = q.shape[0]
+    img = torch.nn.functional.pad(q.view(b, h, w), (1, 1, 1, 1))
+    off = torch.randint(0, 3, (b, 2), generator=gen).to(q.device)
+    out = torch.empty_like(q).view(b, h, w)
+    for dy in range(3):
+        for dx in range(3):
+            sel = (off[:, 0] == dy) & (off[:, 1] == dx)
+            if sel.any():
+                out[sel] = img[sel, dy : dy + h, dx : dx + w]
+    return out.view(b, h * w)
 
 
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -197,6 +199,7 @@ def train(
     q_te = torch.as_tensor(prep.q_test, dtype=torch.long, device=device)
     y_te = torch.as_tensor(prep.dataset.y_test, dtype=torch.long, device=device)
     gen = torch.Generator().manual_seed(cfg.train.seed)
+    aug_gen = torch.Generator().manual_seed(cfg.train.seed + 1)
     for _ in range(start_epoch):  # keep the data order of an uninterrupted run
         torch.randperm(len(q_tr), generator=gen)
     freeze_at = cfg.model.freeze_epoch if cfg.model.freeze_epoch is not None else max(1, epochs // 2)
@@ -231,7 +234,10 @@ def train(
             tot_loss, tot_correct, seen = 0.0, 0, 0
             for bi in range(n_batches):
                 idx = perm[bi * bs : (bi + 1) * bs]
-                logits = model(q_tr[idx])
+                qb = q_tr[idx]
+                if cfg.train.augment == "shift" and prep.dataset.image_shape is not None:
+                    qb = shift_images(qb, prep.dataset.image_shape, aug_gen)
+                logits = model(qb)
                 loss = torch.nn.functional.cross_entropy(logits, y_tr[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

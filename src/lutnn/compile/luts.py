@@ -5,7 +5,7 @@ node's truth table and its connectivity the fan-ins. :func:`compile_core` emits 
 layers (input bus ``bits`` = encoder outputs, output bus ``h`` = last layer);
 :func:`compile_design` emits the whole design — one input bus per raw feature (``x0``, ``x1``,
 …; the quantizer's integer), the encoder's comparators, the LUT layers, a popcount per class and
-the argmax (output bus ``class``) — and prunes nodes no output uses.
+the argmax (output bus ``class_index``) — and prunes nodes no output uses.
 :func:`check_against_model` simulates the netlist on given samples and counts the samples
 where it disagrees with the PyTorch model in inference mode (it must be 0).
 """
@@ -65,7 +65,7 @@ def compile_core(model: LUTNetwork, name: str = "lut_core") -> Netlist:
 
 
 def compile_design(model: LUTNetwork, name: str = "lutnn_top", counts: bool = False) -> Netlist:
-    """Encoder + LUT layers + group-sum head + argmax, pruned: raw-feature buses in, ``class`` out.
+    """Encoder + LUT layers + group-sum head + argmax, pruned: raw-feature buses in, ``class_index`` out.
 
     With ``counts=True`` the per-class popcounts are outputs too (``count0``, …) for debugging.
     """
@@ -75,7 +75,7 @@ def compile_design(model: LUTNetwork, name: str = "lutnn_top", counts: bool = Fa
     bits = model.encoder.build(b, buses)
     h = _add_layers(b, model, bits)
     cnt, idx = model.head.build(b, h)
-    b.add_output("class", idx)
+    b.add_output("class_index", idx)
     if counts:
         for c, bus in enumerate(cnt):
             b.add_output(f"count{c}", bus)
@@ -105,7 +105,7 @@ def netlist_predict(nl: Netlist, q: np.ndarray) -> np.ndarray:
     n_feat = sum(1 for bus in nl.inputs if bus.name.startswith("x"))
     if q.ndim != 2 or q.shape[1] != n_feat:
         raise LutnnError(f"{nl.name}: expected [samples, {n_feat}] integer features, got shape {q.shape}")
-    return simulate_buses(nl, {f"x{i}": q[:, i] for i in range(q.shape[1])})["class"]
+    return simulate_buses(nl, {f"x{i}": q[:, i] for i in range(q.shape[1])})["class_index"]
 
 
 def check_against_model(model: LUTNetwork, nl: Netlist, q: np.ndarray) -> Agreement:
@@ -185,7 +185,11 @@ def export_run(
         },
         "interface": {
             "inputs": model.quantizer.describe(),
-            "output": {"bus": "class", "width": int(nl.outputs[0].width), "meaning": "index of the predicted class"},
+            "output": {
+                "bus": "class_index",
+                "width": int(nl.outputs[0].width),
+                "meaning": "index of the predicted class",
+            },
             "module": name,
         },
         "files": {"netlist": "netlist.blif", "core": "core.blif"},
@@ -246,7 +250,7 @@ def _check_verilog(nl: Netlist, path, q: np.ndarray, y: np.ndarray, simulator: s
     ref = simulate(nl, bits)
     got = np.asarray(simulate_verilog(path, nl, bits, simulator=simulator))
     mism = int((got != ref).any(axis=1).sum())
-    cls = (got[:, nl.output_bus("class")].astype(np.int64) << np.arange(nl.outputs[0].width)).sum(1)
+    cls = (got[:, nl.output_bus("class_index")].astype(np.int64) << np.arange(nl.outputs[0].width)).sum(1)
     return {
         "simulator": simulator,
         "vectors": len(q),

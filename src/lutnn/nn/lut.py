@@ -241,6 +241,25 @@ def lut_lookup(x: torch.Tensor, tables: torch.Tensor, grad: str = "efd") -> torc
     return _HardLookup.apply(x, tables, grad)
 
 
+@functools.lru_cache(maxsize=64)
+def _hamming_kernel(k: int, smooth: float) -> torch.Tensor:
+    """``[2**K, 2**K]`` matrix ``smooth ** hamming(a, b)``."""
+    m = np.arange(1 << k)
+    pc = np.array([bin(int(v)).count("1") for v in range(1 << k)])
+    return torch.from_numpy(smooth ** pc[m[:, None] ^ m[None, :]]).float()
+
+
+def _smooth_table_grad(gt: torch.Tensor, k: int, smooth: float) -> torch.Tensor:
+    """Spread each entry's gradient to its Hamming neighbours (weight ``smooth ** distance``).
+
+    Entries that no training sample addresses would otherwise keep their random initial value
+    and decide unseen inputs at random; smoothing lets them follow their neighbours.
+    """
+    if smooth <= 0:
+        return gt
+    return gt @ _hamming_kernel(k, float(smooth)).to(gt.device, gt.dtype)
+
+
 class _FusedLayer(torch.autograd.Function):
     """A whole layer in feature-major layout: ``x [F, B]`` 0/1 → ``tables[i, address]`` as ``[n, B]``.
 
@@ -249,7 +268,9 @@ class _FusedLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, conn: torch.Tensor, tables: torch.Tensor, mode: str) -> torch.Tensor:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx, x: torch.Tensor, conn: torch.Tensor, tables: torch.Tensor, mode: str, smooth: float = 0.0
+    ) -> torch.Tensor:
         k = conn.shape[1]
         xb = x if x.dtype == torch.uint8 else (x > 0.5).to(torch.uint8)
         adt = torch.uint8 if k <= 8 else torch.int16
@@ -268,6 +289,7 @@ class _FusedLayer(torch.autograd.Function):
             out = torch.gather(tables, 1, addr.long())
         ctx.save_for_backward(addr, conn, tables)
         ctx.mode = mode
+        ctx.smooth = smooth
         ctx.in_rows = x.shape[0]
         return out
 
@@ -282,17 +304,17 @@ class _FusedLayer(torch.autograd.Function):
             if ctx.needs_input_grad[2]:
                 gt = torch.empty(tables.shape, dtype=torch.float32)
                 _kernels(addr.numel())[1](addr.numpy(), g32.numpy(), gt.numpy())
-                gt = gt.to(tables.dtype)
+                gt = _smooth_table_grad(gt, k, ctx.smooth).to(tables.dtype)
             if ctx.needs_input_grad[0]:
                 gtab = _input_grad_table(tables, k, ctx.mode).float().contiguous()
                 gx = torch.empty(ctx.in_rows, g.shape[1], dtype=torch.float32)
                 n_chunks = max(1, min(numba.get_num_threads(), g.shape[1] // 16))
                 _kernels(addr.numel())[2](addr.numpy(), conn.numpy(), gtab.numpy(), g32.numpy(), gx.numpy(), n_chunks)
                 gx = gx.to(g.dtype)
-            return gx, None, gt, None
+            return gx, None, gt, None, None
         idx = addr.long()
         if ctx.needs_input_grad[2]:
-            gt = torch.zeros_like(tables).scatter_add_(1, idx, g)
+            gt = _smooth_table_grad(torch.zeros_like(tables).scatter_add_(1, idx, g), k, ctx.smooth)
         if ctx.needs_input_grad[0]:
             gtab = _input_grad_table(tables, k, ctx.mode)  # [n, 2**K, K]
             gx = torch.zeros(ctx.in_rows, g.shape[1], dtype=g.dtype, device=g.device)
@@ -300,7 +322,7 @@ class _FusedLayer(torch.autograd.Function):
                 gj = torch.gather(gtab[:, :, j], 1, idx)
                 gj.mul_(g)
                 gx.index_add_(0, conn[:, j], gj)
-        return gx, None, gt, None
+        return gx, None, gt, None, None
 
 
 class _BinarizeSTE(torch.autograd.Function):
@@ -339,6 +361,8 @@ class LUTLayer(nn.Module):
         grad: ``"efd"`` (default, DWN's extended finite differences through a hard lookup),
             ``"fd"`` (plain finite differences) or ``"multilinear"`` (soft inputs, LUTNet).
         seed: seeds the random connectivity and the table initialisation.
+        smooth: in ``[0, 1)``; each table gradient also reaches the entries at Hamming distance
+            d with weight ``smooth**d``, so entries no training sample addresses still learn.
     """
 
     def __init__(
@@ -352,6 +376,7 @@ class LUTLayer(nn.Module):
         positions: np.ndarray | None = None,
         window: float = 5.0,
         candidates: int = 0,
+        smooth: float = 0.0,
     ) -> None:
         super().__init__()
         _check_k(k, "LUTLayer")
@@ -365,6 +390,7 @@ class LUTLayer(nn.Module):
         self.out_features = out_features
         self.k = k
         self.grad = grad
+        self.smooth = float(smooth)
         gen = torch.Generator().manual_seed(seed)
         self.learned = isinstance(connectivity, str) and connectivity == "learned"
         if self.learned:
@@ -423,7 +449,7 @@ class LUTLayer(nn.Module):
             return _FusedLayer.apply(xt, self.conn, hard, "fd").to(
                 xt.dtype if xt.is_floating_point() else torch.float32
             )
-        return binarize_ste(_FusedLayer.apply(xt, self.conn, self.tables, self.grad))
+        return binarize_ste(_FusedLayer.apply(xt, self.conn, self.tables, self.grad, self.smooth))
 
     def _forward_gathered(self, x: torch.Tensor) -> torch.Tensor:
         xk = self.gather_inputs(x)

@@ -34,6 +34,7 @@ class LUTNetwork(nn.Module):
         connectivity: ``"random"``, ``"local"`` (needs ``image_shape``) or ``"learned"``; a
             single name or one per layer.
         image_shape: ``(H, W)`` of image data (feature f is pixel ``divmod(f, W)``).
+        smooth: spread table gradients to Hamming neighbours (see :class:`LUTLayer`).
     """
 
     def __init__(
@@ -49,6 +50,8 @@ class LUTNetwork(nn.Module):
         image_shape: tuple[int, int] | None = None,
         window: float = 5.0,
         seed: int = 0,
+        smooth: float = 0.0,
+        candidates: int = 4,
     ) -> None:
         super().__init__()
         if not widths:
@@ -77,7 +80,16 @@ class LUTNetwork(nn.Module):
                     "connectivity 'local' needs image data (an image_shape); use 'random' for tabular data"
                 )
             layer = LUTLayer(
-                n_in, int(n_out), k, connectivity=kind, grad=grad, seed=seed * 1000 + i, positions=pos, window=window
+                n_in,
+                int(n_out),
+                k,
+                connectivity=kind,
+                grad=grad,
+                seed=seed * 1000 + i,
+                positions=pos,
+                window=window,
+                candidates=candidates,
+                smooth=smooth,
             )
             layers.append(layer)
             if pos is not None:
