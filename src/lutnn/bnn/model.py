@@ -115,7 +115,7 @@ class BNN:
         return BNNStats(
             neurons=self.n_neurons,
             layers=self.n_layers,
-            weights=int(len(self.src)),
+            weights=len(self.src),
             max_fanin=int(fi.max()) if len(fi) else 0,
             inputs=self.n_inputs,
             outputs=self.n_outputs,

@@ -21,7 +21,7 @@ from lutnn.aig import AND_TABLES
 from lutnn.errors import NetlistError
 from lutnn.netlist import Netlist
 
-__all__ = ["ThresholdFn", "analyze_threshold", "map_threshold", "NeuronSpec"]
+__all__ = ["NeuronSpec", "ThresholdFn", "analyze_threshold", "map_threshold"]
 
 MAX_CUT = 12  # largest cut the mapper accepts (tables of 4096 entries)
 
