@@ -16,7 +16,7 @@ from lutnn.cli.app import app, console
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_write
 
-__all__ = ["bnn"]
+__all__ = ["bnn", "bnn_demo", "bnn_retrain"]
 
 
 def _read_circuit(path: Path, latches: str, top: str | None):
@@ -103,3 +103,54 @@ def bnn(
     if json_out is not None:
         atomic_write(json_out, json.dumps(result, indent=2, default=str) + "\n")
         console.print(f"wrote {json_out}")
+
+
+@app.command("bnn-demo")
+def bnn_demo(
+    hidden: int = typer.Option(24, help="hidden neurons of the quantized MLP"),
+    epochs: int = typer.Option(30, help="QAT epochs"),
+    seed: int = typer.Option(0, help="random seed"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON"),
+) -> None:
+    """Zero loss: digits MLP → quantized → circuit → BNN; count disagreeing test samples (must be 0)."""
+    from lutnn.bnn.demo import zero_loss_demo
+
+    r = zero_loss_demo(hidden=hidden, epochs=epochs, seed=seed)
+    t = Table(title=f"digits: quantized MLP → circuit → BNN ({r.test_samples} test samples)")
+    t.add_column("stage")
+    t.add_column("accuracy", justify="right")
+    t.add_column("disagreeing samples vs quantized model", justify="right")
+    t.add_row("quantized MLP (integer)", f"{r.quantized_accuracy:.4f}", "-")
+    t.add_row(f"circuit ({r.circuit_nodes} LUTs)", f"{r.circuit_accuracy:.4f}", str(r.disagree_circuit))
+    t.add_row(f"BNN torch ({r.conversion.neurons} neurons)", f"{r.bnn_torch_accuracy:.4f}", str(r.disagree_bnn_torch))
+    t.add_row("BNN onnxruntime", f"{r.bnn_onnx_accuracy:.4f}", str(r.disagree_bnn_onnx))
+    console.print(t)
+    if json_out is not None:
+        atomic_write(json_out, json.dumps(r.as_dict(), indent=2, default=str) + "\n")
+    if r.disagree_circuit or r.disagree_bnn_torch or r.disagree_bnn_onnx:
+        raise LutnnError("the BNN disagrees with the quantized model; this is a bug, please report it")
+
+
+@app.command("bnn-retrain")
+def bnn_retrain(
+    damage: float = typer.Option(0.3, help="fraction of nodes whose truth tables get damaged"),
+    flip: float = typer.Option(0.5, help="probability of flipping each entry of a damaged table"),
+    epochs: int = typer.Option(15, help="table-retraining epochs"),
+    lut_epochs: int = typer.Option(10, help="epochs of the LUT network that provides the circuit"),
+    seed: int = typer.Option(0, help="random seed"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON"),
+) -> None:
+    """Digits: damage a LUT-network circuit's truth tables, retrain them with the topology fixed."""
+    from lutnn.bnn.retrain import retrain_demo
+
+    r = retrain_demo(damage=damage, flip_prob=flip, epochs=epochs, lut_epochs=lut_epochs, seed=seed)
+    t = Table(title=f"digits circuit ({r.nodes} LUTs): retraining truth tables, topology fixed")
+    t.add_column("circuit")
+    t.add_column("test accuracy", justify="right")
+    t.add_row("original", f"{r.original:.4f}")
+    t.add_row(f"damaged ({r.damaged_nodes} nodes)", f"{r.damaged:.4f}")
+    t.add_row(f"retrained ({r.changed_entries} table entries changed)", f"{r.retrained:.4f}")
+    console.print(t)
+    console.print(f"topology unchanged: {r.topology_unchanged}; netlist = module: {r.netlist_matches_module}")
+    if json_out is not None:
+        atomic_write(json_out, json.dumps(r.as_dict(), indent=2) + "\n")
