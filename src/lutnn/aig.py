@@ -138,10 +138,12 @@ def _shannon(t: int, k: int, order: tuple[int, ...]) -> AigBuilder | int:
     return g, out
 
 
-def _sop(t: int, k: int, negate: bool) -> tuple[AigBuilder, int]:
-    g = AigBuilder(k)
+def _sop(t: int, k: int, negate: bool, max_cubes: int | None = None) -> tuple[AigBuilder, int] | None:
     f = (full_mask(k) ^ t) if negate else t
-    cubes = isop(f, k)
+    cubes = isop(f, k, max_cubes=max_cubes)
+    if cubes is None:
+        return None
+    g = AigBuilder(k)
     terms = []
     for pos, neg in cubes:
         lits = [g.input(j) for j in range(k) if (pos >> j) & 1] + [g.input(j) ^ 1 for j in range(k) if (neg >> j) & 1]
@@ -157,10 +159,23 @@ def _program(t: int, k: int) -> tuple[tuple[tuple[int, int], ...], int]:
     Returns ``(ands, out)``: AND ``i`` is local variable ``k + 1 + i`` and reads two local
     literals; ``out`` is the output literal.
     """
-    cands = [_sop(t, k, False), _sop(t, k, True)]
+    cands = []
     if k <= 12:
         cands.append(_shannon(t, k, tuple(range(k - 1, -1, -1))))
         cands.append(_shannon(t, k, tuple(range(k))))
+    # SOPs win on (nearly) unate functions; on binate ones (random tables, XORs) Shannon always
+    # did in our measurements, and ISOP is the slow part, so it is tried only where it may win.
+    full = full_mask(k)
+    binate = sum(
+        1 for j in range(k) if (c0 := cofactor0(t, j, k)) & ~(c1 := cofactor1(t, j, k)) & full and c1 & ~c0 & full
+    )
+    bound = min((c[0].n_ands for c in cands), default=None)
+    for negate in (False, True) if (k <= 4 or binate <= 3 or bound is None) else ():
+        # c cubes (at most k of them single literals) cost at least 2c - 1 - k ANDs
+        c = _sop(t, k, negate, None if bound is None else (bound + 1 + k) // 2)
+        if c is not None:
+            cands.append(c)
+            bound = min(bound, c[0].n_ands) if bound is not None else c[0].n_ands
     best = min(cands, key=lambda c: c[0].n_ands)
     g, out = best
     # drop ANDs the output does not reach (a candidate may have built dead logic)

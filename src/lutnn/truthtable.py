@@ -130,25 +130,38 @@ def cover_table(cubes: Sequence[Cube], k: int) -> int:
     return t
 
 
-def isop(on: int, k: int, upper: int | None = None) -> list[Cube]:
+class _TooManyCubes(Exception):
+    pass
+
+
+def isop(on: int, k: int, upper: int | None = None, max_cubes: int | None = None) -> list[Cube] | None:
     """Irredundant sum of products (Minato–Morreale) of any function between ``on`` and ``upper``.
 
     With ``upper`` omitted the cover is exact for ``on``. Returns cubes as (positive, negative)
-    literal masks; an empty list is constant 0 and ``[(0, 0)]`` is constant 1.
+    literal masks; an empty list is constant 0 and ``[(0, 0)]`` is constant 1. With
+    ``max_cubes`` the search gives up (returns None) once the cover would need more cubes.
     """
     if upper is None:
         upper = on
     if on & ~upper:
         raise ValueError("isop: the on-set must lie inside the upper bound")
-    cubes, _ = _isop(on, upper, k, k)
+    budget = [max_cubes if max_cubes is not None else -1]
+    try:
+        cubes, _ = _isop(on, upper, k, k, budget)
+    except _TooManyCubes:
+        return None
     return cubes
 
 
-def _isop(lo: int, up: int, k: int, top: int) -> tuple[list[Cube], int]:
+def _isop(lo: int, up: int, k: int, top: int, budget: list[int]) -> tuple[list[Cube], int]:
     if lo == 0:
         return [], 0
     full = full_mask(k)
     if up == full:
+        if budget[0] >= 0:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _TooManyCubes
         return [(0, 0)], full
     x = top - 1
     while x >= 0 and not (depends_on(lo, x, k) or depends_on(up, x, k)):
@@ -156,10 +169,10 @@ def _isop(lo: int, up: int, k: int, top: int) -> tuple[list[Cube], int]:
     # x >= 0 here: lo != 0 and up != full with no support would mean lo == up == const
     l0, l1 = cofactor0(lo, x, k), cofactor1(lo, x, k)
     u0, u1 = cofactor0(up, x, k), cofactor1(up, x, k)
-    c0, f0 = _isop(l0 & ~u1 & full, u0, k, x)
-    c1, f1 = _isop(l1 & ~u0 & full, u1, k, x)
+    c0, f0 = _isop(l0 & ~u1 & full, u0, k, x, budget)
+    c1, f1 = _isop(l1 & ~u0 & full, u1, k, x, budget)
     lstar = ((l0 & ~f0) | (l1 & ~f1)) & full
-    cs, fs = _isop(lstar, u0 & u1, k, x)
+    cs, fs = _isop(lstar, u0 & u1, k, x, budget)
     mx = var_mask(x, k)
     bit = 1 << x
     cubes = [(p, n | bit) for p, n in c0] + [(p | bit, n) for p, n in c1] + cs
