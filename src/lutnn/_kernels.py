@@ -488,9 +488,13 @@ def _lut_wide(sig, o, fan, a, tab, w0, w1, v):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _simulate_cols(fanins, arity, tables, n_pi, sig, w0, w1):  # pragma: no cover - compiled
-    """Evaluate every node on words ``w0:w1`` of ``sig`` (uint64 [n_signals, W]; rows < n_pi = inputs)."""
-    n = fanins.shape[0]
+def _simulate_cols(rfan, arity, tables, orow, sig, w0, w1):  # pragma: no cover - compiled
+    """Evaluate every node on words ``w0:w1`` of ``sig`` (uint64 [rows, W]).
+
+    Node ``i`` reads rows ``rfan[i, :arity[i]]`` and writes row ``orow[i]`` (see
+    :func:`assign_rows`: rows of signals nobody reads any more are reused).
+    """
+    n = rfan.shape[0]
     kmax = 0
     for i in range(n):
         if arity[i] > kmax:
@@ -498,43 +502,100 @@ def _simulate_cols(fanins, arity, tables, n_pi, sig, w0, w1):  # pragma: no cove
     v = np.empty((1 << max(kmax - 1, 0), w1 - w0), np.uint64) if kmax > 6 else np.empty((1, 1), np.uint64)
     for i in range(n):
         a = arity[i]
-        o = n_pi + i
+        o = orow[i]
         t = tables[i, 0]
         if a == 6:
-            _lut6(sig, o, fanins[i, 0], fanins[i, 1], fanins[i, 2], fanins[i, 3], fanins[i, 4], fanins[i, 5], t, w0, w1)
+            _lut6(sig, o, rfan[i, 0], rfan[i, 1], rfan[i, 2], rfan[i, 3], rfan[i, 4], rfan[i, 5], t, w0, w1)
         elif a == 2:
-            _lut2(sig, o, fanins[i, 0], fanins[i, 1], t, w0, w1)
+            _lut2(sig, o, rfan[i, 0], rfan[i, 1], t, w0, w1)
         elif a == 4:
-            _lut4(sig, o, fanins[i, 0], fanins[i, 1], fanins[i, 2], fanins[i, 3], t, w0, w1)
+            _lut4(sig, o, rfan[i, 0], rfan[i, 1], rfan[i, 2], rfan[i, 3], t, w0, w1)
         elif a == 3:
-            _lut3(sig, o, fanins[i, 0], fanins[i, 1], fanins[i, 2], t, w0, w1)
+            _lut3(sig, o, rfan[i, 0], rfan[i, 1], rfan[i, 2], t, w0, w1)
         elif a == 5:
-            _lut5(sig, o, fanins[i, 0], fanins[i, 1], fanins[i, 2], fanins[i, 3], fanins[i, 4], t, w0, w1)
+            _lut5(sig, o, rfan[i, 0], rfan[i, 1], rfan[i, 2], rfan[i, 3], rfan[i, 4], t, w0, w1)
         elif a == 1:
-            _lut1(sig, o, fanins[i, 0], t, w0, w1)
+            _lut1(sig, o, rfan[i, 0], t, w0, w1)
         elif a == 0:
             c = ALL_ONES if (t & ONE) else Z
             for w in range(w0, w1):
                 sig[o, w] = c
         else:
-            _lut_wide(sig, o, fanins[i], a, tables[i], w0, w1, v)
+            _lut_wide(sig, o, rfan[i], a, tables[i], w0, w1, v)
 
 
 @njit(cache=True)
-def simulate_words(fanins, arity, tables, n_pi, sig):  # pragma: no cover - compiled
+def assign_rows(fanins, arity, n_pi, outputs):  # pragma: no cover - compiled
+    """Register allocation for simulation rows: a node's row is freed after its last reader.
+
+    Inputs keep rows ``0..n_pi-1`` and primary outputs are never freed. Returns ``(rfan, orow,
+    out_rows, n_rows)``: fan-in rows per node, output row per node, the row of every primary
+    output bit and the number of rows needed (the peak number of live signals).
+    """
+    n = fanins.shape[0]
+    k = fanins.shape[1]
+    last = np.full(n_pi + n, -1, np.int64)
+    for i in range(n):
+        for j in range(arity[i]):
+            last[fanins[i, j]] = i
+    for p in range(outputs.shape[0]):
+        last[outputs[p]] = n  # live to the end
+    slot = np.empty(n_pi + n, np.int64)
+    for p in range(n_pi):
+        slot[p] = p
+    free = np.empty(n + 1, np.int64)
+    n_free = 0
+    n_rows = n_pi
+    rfan = np.full((n, k), -1, np.int64)
+    orow = np.empty(n, np.int64)
+    for i in range(n):
+        for j in range(arity[i]):
+            rfan[i, j] = slot[fanins[i, j]]
+        if n_free > 0:
+            n_free -= 1
+            r = free[n_free]
+        else:
+            r = n_rows
+            n_rows += 1
+        slot[n_pi + i] = r
+        orow[i] = r
+        # release fan-ins read for the last time (after allocating: a node never writes a row it reads)
+        for j in range(arity[i]):
+            f = fanins[i, j]
+            if f >= n_pi and last[f] == i:
+                free[n_free] = slot[f]
+                n_free += 1
+                last[f] = -2  # released once even when read twice
+        if last[n_pi + i] == -1:  # nobody reads it: its row is free again at once
+            free[n_free] = r
+            n_free += 1
+    out_rows = np.empty(outputs.shape[0], np.int64)
+    for p in range(outputs.shape[0]):
+        out_rows[p] = slot[outputs[p]]
+    return rfan, orow, out_rows, n_rows
+
+
+@njit(cache=True)
+def simulate_rows(rfan, arity, tables, orow, sig):  # pragma: no cover - compiled
     """Evaluate every node on all words of ``sig`` (one core)."""
-    _simulate_cols(fanins, arity, tables, n_pi, sig, 0, sig.shape[1])
+    _simulate_cols(rfan, arity, tables, orow, sig, 0, sig.shape[1])
 
 
 @njit(cache=True, parallel=True)
-def simulate_words_parallel(fanins, arity, tables, n_pi, sig, block):  # pragma: no cover - compiled
+def simulate_rows_parallel(rfan, arity, tables, orow, sig, block):  # pragma: no cover - compiled
     """Multi-core variant: column blocks of ``block`` words are independent, one per thread."""
     W = sig.shape[1]
     nb = (W + block - 1) // block
     for b in prange(nb):
         w0 = b * block
         w1 = min(W, w0 + block)
-        _simulate_cols(fanins, arity, tables, n_pi, sig, w0, w1)
+        _simulate_cols(rfan, arity, tables, orow, sig, w0, w1)
+
+
+def simulate_words(fanins, arity, tables, n_pi, sig):
+    """Evaluate every node in place on ``sig`` (uint64 [n_signals, W]; rows < n_pi hold the inputs)."""
+    orow = n_pi + np.arange(fanins.shape[0], dtype=np.int64)
+    simulate_rows(fanins.astype(np.int64, copy=False), arity.astype(np.int64, copy=False), tables, orow, sig)
 
 
 @njit(cache=True)

@@ -37,9 +37,10 @@ _MAX_CHUNK_WORDS = 256  # 16384 samples per pass: long rows amortise per-node wo
 _MIN_CHUNK_WORDS = 8  # one 512-bit vector
 
 
-def chunk_words_for(nl: Netlist, threads: int = 1) -> int:
-    """Words per pass: as long as possible (≤ 256) while the signal array fits the memory budget."""
-    per = _MEMORY_BUDGET // (8 * max(1, nl.n_signals) * max(1, threads))
+def chunk_words_for(nl: Netlist, threads: int = 1, rows: int | None = None) -> int:
+    """Words per pass: as long as possible (≤ 256) while the signal rows fit the memory budget."""
+    rows = nl.n_signals if rows is None else rows
+    per = _MEMORY_BUDGET // (8 * max(1, rows) * max(1, threads))
     return int(max(_MIN_CHUNK_WORDS, min(_MAX_CHUNK_WORDS, per // 8 * 8)))
 
 
@@ -84,21 +85,22 @@ def simulate_packed(
         n_threads = (
             numba.get_num_threads() if threads is True else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
         )
+    fanins = nl.fanins.astype(np.int64, copy=False)
+    arity = nl.arity.astype(np.int64)
+    tables = np.ascontiguousarray(nl.tables)
+    # rows of signals nobody reads any more are reused, so layered netlists stay in cache
+    rfan, orow, out_rows, n_rows = _kernels.assign_rows(fanins, arity, nl.n_inputs, nl.output_signals.astype(np.int64))
     if chunk_words is None:
-        chunk_words = chunk_words_for(nl, n_threads)
+        chunk_words = chunk_words_for(nl, n_threads, rows=n_rows)
     chunk_words = max(1, int(chunk_words))
     span = chunk_words * n_threads  # words per pass
     out = np.empty((nl.n_outputs, total), dtype=np.uint64)
     if total == 0:
         return out
-    fanins = nl.fanins.astype(np.int64, copy=False)
-    arity = nl.arity.astype(np.int64)
-    tables = np.ascontiguousarray(nl.tables)
-    outs = nl.output_signals.astype(np.int64)
-    sig = np.empty((nl.n_signals, min(span, total)), dtype=np.uint64)
+    sig = np.empty((n_rows, min(span, total)), dtype=np.uint64)
     for start in range(0, total, span):
         stop = min(total, start + span)
-        s = sig if stop - start == sig.shape[1] else np.empty((nl.n_signals, stop - start), dtype=np.uint64)
+        s = sig if stop - start == sig.shape[1] else np.empty((n_rows, stop - start), dtype=np.uint64)
         s[: nl.n_inputs] = in_words[:, start:stop]
         if n_threads > 1:
             import numba
@@ -106,12 +108,12 @@ def simulate_packed(
             prev = numba.get_num_threads()
             numba.set_num_threads(n_threads)
             try:
-                _kernels.simulate_words_parallel(fanins, arity, tables, nl.n_inputs, s, chunk_words)
+                _kernels.simulate_rows_parallel(rfan, arity, tables, orow, s, chunk_words)
             finally:
                 numba.set_num_threads(prev)
         else:
-            _kernels.simulate_words(fanins, arity, tables, nl.n_inputs, s)
-        out[:, start:stop] = s[outs]
+            _kernels.simulate_rows(rfan, arity, tables, orow, s)
+        out[:, start:stop] = s[out_rows]
     return out
 
 
