@@ -208,7 +208,7 @@ def format_verilog(nl: Netlist, *, pipeline_every: int | None = None, module: st
         a = arity[i]
         w = wires[i]
         at = stage[n_pi + i] if piped else 0
-        f = [ref(s, at) for s in fan[i][:a]]
+        f = [ref(s, at) for s in fan[i][:a]] if piped else [sig[s] for s in fan[i][:a]]
         h = hexes[i]
         if a == 0:
             body.append(f"  assign {w} = 1'b{int(h, 16) & 1};")
