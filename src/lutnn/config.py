@@ -72,7 +72,10 @@ class TrainConfig:
     device: str = "auto"  # auto (GPU when present, else CPU) | cpu | cuda
     threads: int | None = None  # CPU threads (None: torch's default)
     checkpoint_every: int = 1  # epochs between checkpoints
-    augment: str | None = None  # "shift": random ±1-pixel shifts of image data during training
+    augment: str | None = (
+        None  # "shift" (±1-pixel shifts of images), "jitter" (±noise on bus values), or both "shift,jitter"
+    )
+    jitter: float = 0.1  # jitter amplitude as a fraction of the bus range
 
 
 @dataclass
@@ -151,8 +154,10 @@ class RunConfig:
             raise LutnnError(f"{source}: export.synth={x.synth!r} must be xilinx, lut, ice40, ecp5 or false")
         if x.hdl_sim not in (None, "icarus", "verilator"):
             raise LutnnError(f"{source}: export.hdl_sim={x.hdl_sim!r} must be icarus, verilator or false")
-        if t.augment not in (None, "shift"):
-            raise LutnnError(f"{source}: train.augment={t.augment!r} must be 'shift' or absent")
+        if t.augment is not None and not set(str(t.augment).split(",")) <= {"shift", "jitter"}:
+            raise LutnnError(
+                f"{source}: train.augment={t.augment!r} must be 'shift', 'jitter', 'shift,jitter' or absent"
+            )
         if not 0 <= m.smooth < 1:
             raise LutnnError(f"{source}: model.smooth={m.smooth} must be in [0, 1)")
         if t.optimizer not in ("adam", "adamw", "sgd"):

@@ -122,6 +122,20 @@ def build_model(cfg: RunConfig, prep: Prepared) -> LUTNetwork:
     return net
 
 
+def _augment(qb: torch.Tensor, cfg: RunConfig, prep: Prepared, gen: torch.Generator) -> torch.Tensor:
+    """Training-time augmentation named by ``train.augment`` (comma-separated: shift, jitter)."""
+    kinds = (cfg.train.augment or "").split(",")
+    if "shift" in kinds and prep.dataset.image_shape is not None:
+        half = torch.rand(len(qb), generator=gen).to(qb.device) < 0.5
+        qb = torch.where(half[:, None], shift_images(qb, prep.dataset.image_shape, gen), qb)
+    if "jitter" in kinds:
+        top = (1 << prep.quantizer.width) - 1
+        amp = max(1, round(cfg.train.jitter * top))
+        noise = torch.randint(-amp, amp + 1, qb.shape, generator=gen).to(qb.device)
+        qb = (qb + noise).clamp(0, top)
+    return qb
+
+
 def shift_images(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
     """Random ±1-pixel shifts (zero fill) of flattened images ``q [B, H*W]``: data augmentation."""
     h, w = shape
@@ -235,8 +249,7 @@ def train(
             for bi in range(n_batches):
                 idx = perm[bi * bs : (bi + 1) * bs]
                 qb = q_tr[idx]
-                if cfg.train.augment == "shift" and prep.dataset.image_shape is not None:
-                    qb = shift_images(qb, prep.dataset.image_shape, aug_gen)
+                qb = _augment(qb, cfg, prep, aug_gen)
                 logits = model(qb)
                 loss = torch.nn.functional.cross_entropy(logits, y_tr[idx])
                 opt.zero_grad(set_to_none=True)
@@ -259,6 +272,12 @@ def train(
             }
             history.append(rec)
             bar.update(task, test=test_acc)
+            if progress and not bar.console.is_terminal:  # logs and pipes: one line per epoch
+                bar.console.print(
+                    f"epoch {epoch + 1}/{epochs}  loss {rec['loss']:.3f}  train {rec['train_acc']:.2%}  "
+                    f"test {test_acc:.2%}  {rec['time_s']:.1f} s",
+                    highlight=False,
+                )
             if out is not None and ((epoch + 1) % max(1, cfg.train.checkpoint_every) == 0 or epoch + 1 == epochs):
                 save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1)
     if freeze_at >= epochs:
