@@ -419,6 +419,7 @@ def compile_and_report(
     out: str | None = None,
     out_dir: str | Path | None = None,
     fmax: bool = False,
+    gates: bool = True,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -444,14 +445,20 @@ def compile_and_report(
     if labels is not None:
         res["int_acc"] = float((im.predict(codes) == np.asarray(labels)).mean())
     if synth:
-        g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
-        res["gates"] = int((g.arity == 2).sum())
-        res["inverters"] = int((g.arity == 1).sum())
-        res["gate_depth"] = g.depth()
-        gchk = count_disagreements(im, g, codes)
-        res["gates_disagreements"] = gchk
+        if route == "tt":  # wide truth tables split into 6-input LUTs + muxes before Yosys/ABC
+            nl = compile_neurons(im, limit=limit, name=name, max_lut=6)
+            res["split_nodes"] = nl.n_nodes
+            res["split_disagreements"] = count_disagreements(im, nl, codes)
+        if gates or route == "arith":
+            g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
+            res["gates"] = int((g.arity == 2).sum())
+            res["inverters"] = int((g.arity == 1).sum())
+            res["gate_depth"] = g.depth()
+            res["gates_disagreements"] = count_disagreements(im, g, codes)
+            if route == "arith":
+                nl = g
         t1 = time.time()
-        lut = synth_netlist(nl if route == "tt" else g, flow="lut", k=k)
+        lut = synth_netlist(nl, flow="lut", k=k)
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()

@@ -80,10 +80,11 @@ def _table_words(t: np.ndarray, words: int) -> np.ndarray:
 class _Emitter:
     """Adds LUTs from 0/1 tables with support reduction and structural sharing."""
 
-    def __init__(self, b: NetlistBuilder) -> None:
+    def __init__(self, b: NetlistBuilder, split_above: int | None = None) -> None:
         self.b = b
         self.words = max(1, (1 << b.k) // 64)
         self.cache: dict[tuple, int] = {}
+        self.split_above = split_above
 
     def emit(self, t: np.ndarray, fan: list[int]) -> int:
         t, fan = _support_reduce(t, fan)
@@ -91,6 +92,18 @@ class _Emitter:
             return self.b.const(int(t[0]))
         if len(fan) == 1 and t[0] == 0 and t[1] == 1:
             return fan[0]
+        if self.split_above is not None and len(fan) > self.split_above:
+            # Shannon expansion on the last fan-in; identical cofactors are shared through the cache
+            r = t.reshape(2, -1)
+            f0 = self.emit(np.ascontiguousarray(r[0]), fan[:-1])
+            f1 = self.emit(np.ascontiguousarray(r[1]), fan[:-1])
+            if f0 == f1:
+                return f0
+            key = ("mux", f0, f1, fan[-1])
+            s = self.cache.get(key)
+            if s is None:
+                s = self.cache[key] = self.b.add_lut([f0, f1, fan[-1]], _MUX_TABLE)
+            return s
         words = _table_words(t, self.words)
         key = (tuple(fan), words.tobytes())
         s = self.cache.get(key)
@@ -99,6 +112,21 @@ class _Emitter:
             s = int(self.b.add_luts(f, words[None, :], arity=np.array([len(fan)]))[0])
             self.cache[key] = s
         return s
+
+
+def _nearest_reachable(reach: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Map every code in ``lo..hi`` to itself if reachable, else to the reachable code nearest in Hamming distance."""
+    allc = np.arange(lo, hi + 1)
+    w = max(1, (hi - lo).bit_length())
+    mask = (1 << w) - 1
+    r = np.asarray(reach)
+    out = allc.copy()
+    for i, c in enumerate(allc):
+        if c in r:
+            continue
+        d = np.array([bin((int(c) ^ int(v)) & mask).count("1") for v in r])
+        out[i] = r[int(np.argmin(d))]  # ties: the smallest reachable code
+    return out
 
 
 def _enumerate_codes(n_inputs: int, bits: int, signed: bool) -> np.ndarray:
@@ -178,39 +206,73 @@ def compile_neurons(
     scores: bool = True,
     name: str = "qnn",
     return_info: bool = False,
+    max_lut: int | None = None,
+    dont_cares: bool = True,
 ) -> Netlist | tuple[Netlist, CompileInfo]:
     """Compile a quantized network by enumerating each neuron's truth table (exact).
 
     Raises :class:`QuantError` naming the layer when a neuron's ``fan_in * in_bits`` exceeds
     ``limit``. ``scores``/``argmax`` choose the output buses (at least one is required).
+    ``max_lut`` splits wider neuron tables by Shannon expansion (shared cofactors, 2:1 muxes) into
+    LUTs of at most that many inputs: the form to hand to Yosys/ABC (wide ``.names`` explode there).
+    ``dont_cares``: a hidden neuron's output codes that no input can produce are don't-cares of
+    the next layer's tables (filled from the nearest reachable code, so tables shrink); the
+    netlist still equals the integer model on every primary input.
     """
     im = as_integer_model(model)
     if not (scores or argmax):
         raise LutnnError("nothing to output: keep the score buses or the argmax class bus")
     widest = _check_limit(im, limit)
-    b = NetlistBuilder(name, k=max(3, widest))
+    if max_lut is not None and not 3 <= max_lut <= MAX_K:
+        raise LutnnError(f"max_lut={max_lut} is out of range 3..{MAX_K}")
+    b = NetlistBuilder(name, k=max(3, widest if max_lut is None else min(widest, max_lut)))
     info = CompileInfo()
     prev = np.stack([b.add_input(f"x{i}", im.in_bits) for i in range(im.n_features)])
     info.layer_signals.append(prev)
-    em = _Emitter(b)
+    em = _Emitter(b, split_above=max_lut)
     cache: dict[tuple, np.ndarray] = {}
     sw, ssg = im.score_format()
     info.score_width, info.score_signed = sw, ssg
+    # reachable codes of every unit (inputs: all codes); unreachable hidden codes are don't-cares
+    lo_in, hi_in = code_range(im.in_bits, im.in_signed)
+    reach = [np.arange(lo_in, hi_in + 1)] * im.n_features
     for li, L in enumerate(im.layers):
         last = li == len(im.layers) - 1
         ow = sw if last else int(L.out_bits)
         codes_cache = cache.setdefault((L.in_bits, L.in_signed), {})
+        clo, chi = code_range(L.in_bits, L.in_signed)
         out = np.empty((L.n_out, ow), dtype=np.int64)
+        new_reach = []
         for o in range(L.n_out):
             idx = L.inputs_of(o)
             key = len(idx)
             if key not in codes_cache:
                 codes_cache[key] = _enumerate_codes(key, L.in_bits, L.in_signed)
-            y = L.neuron_function(o, codes_cache[key])
+            codes = codes_cache[key]
+            if dont_cares and any(len(reach[j]) < chi - clo + 1 for j in idx):
+                codes = codes.copy()
+                for c, j in enumerate(idx):
+                    if len(reach[j]) < chi - clo + 1:
+                        codes[:, c] = _nearest_reachable(reach[j], clo, chi)[codes[:, c] - clo]
+            y = L.neuron_function(o, codes)
+            new_reach.append(np.unique(y))
             fan = [int(s) for j in idx for s in prev[j]]
+            perm = None
+            if max_lut is not None and len(fan) > max_lut:
+                # split the most significant address bits first (|w| * 2**bit): BDD-like sharing of cofactors
+                sig = np.array([abs(int(L.weight[o, j])) * (1 << kb) for j in idx for kb in range(L.in_bits)])
+                perm = np.argsort(sig, kind="stable")
+                fan = [fan[p] for p in perm]
             for k in range(ow):
-                out[o, k] = em.emit(((y >> k) & 1).astype(np.uint8), fan)
+                bits = ((y >> k) & 1).astype(np.uint8)
+                if perm is not None:
+                    n = len(perm)
+                    bits = np.ascontiguousarray(
+                        bits.reshape([2] * n).transpose([n - 1 - int(perm[n - 1 - a]) for a in range(n)])
+                    ).reshape(-1)
+                out[o, k] = em.emit(bits, fan)
                 b.signal_names.setdefault(int(out[o, k]), f"L{li}_n{o}[{k}]")
+        reach = new_reach
         prev = out
         info.layer_signals.append(out)
     if scores:

@@ -282,6 +282,59 @@ class IntegerMLP:
         ).validate()
 
 
+def fold_affine_layer(
+    w_int: np.ndarray,
+    mask: np.ndarray,
+    A: np.ndarray,
+    B: np.ndarray,
+    in_bits: int,
+    in_signed: bool,
+    out: tuple[float, int, bool] | None,
+    clamp_lo: int | None = None,
+    name: str = "",
+) -> IntLayer:
+    """Integer layer for ``y = A * (w_int . q) + B`` followed by ``clamp(round(y / s_out))`` (``out``).
+
+    ``out=(s_out, bits, signed)`` gives thresholds (a negative ``A`` flips the neuron's weights);
+    ``clamp_lo`` forces codes up to that value to be reached always (a ReLU in front of a signed
+    quantizer, or a narrow range). ``out=None`` gives raw scores ``w_int . q + round(B / A)``, which
+    needs one common positive ``A`` so that scores stay comparable across classes.
+    """
+    w_int = np.array(w_int, dtype=np.int64)
+    A = np.asarray(A, dtype=np.float64).reshape(-1)
+    B = np.asarray(B, dtype=np.float64).reshape(-1)
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise QuantError(f"{name}: scales, bias or batch-norm statistics are NaN/inf")
+    if out is None:
+        if not (np.allclose(A, A[0], rtol=1e-9) and A[0] > 0):
+            raise QuantError(
+                f"{name}: raw class scores need one positive scale for all outputs (per-tensor weight scale, "
+                "no batch norm); quantize the output layer's activations instead"
+            )
+        bias = np.round(B / A[0]).astype(np.int64)
+        return IntLayer(w_int, mask, in_bits, in_signed, None, True, None, bias, name)
+    s_out, bits, signed = out
+    if not (math.isfinite(s_out) and s_out > 0):
+        raise QuantError(f"{name}: activation scale must be positive and finite, got {s_out}")
+    qmin, qmax = code_range(bits, signed)
+    neg = A < 0
+    w_int[neg] = -w_int[neg]
+    A = np.abs(A)
+    L = IntLayer(w_int, mask, in_bits, in_signed, bits, signed, None, None, name)
+    lo, hi = L.acc_bounds()
+    levels = np.arange(qmin + 1, qmax + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.ceil(((levels[None, :] - 0.5) * s_out - B[:, None]) / A[:, None])
+    zero = A == 0
+    if zero.any():  # constant neuron: output clamp(round(B / s_out))
+        const = np.clip(np.round(B[zero] / s_out), qmin, qmax)
+        t[zero] = np.where(levels[None, :] <= const[:, None], -np.inf, np.inf)
+    if clamp_lo is not None:
+        t[:, levels <= clamp_lo] = -np.inf
+    L.thresholds = np.clip(t, (lo - 1)[:, None], (hi + 1)[:, None]).astype(np.int64)
+    return L
+
+
 # ----------------------------------------------------------------------------- torch modules
 class ActQuant(nn.Module):
     """Uniform activation quantizer with a learned step (LSQ-style STE): ``s * clamp(round(x/s))``."""
@@ -512,29 +565,15 @@ class QuantMLP(nn.Module):
                 raise QuantError(f"{nm}: batch-norm statistics are NaN/inf; retrain with a lower learning rate")
             mask = layer.mask.numpy().copy()
             act = self.acts[li] if li < n - 1 else self.out_act
-            if act is None:  # raw integer scores: common positive scale, integer bias
-                A0 = float(A[0])
-                bias = np.round(B / A0).astype(np.int64)
-                layers.append(IntLayer(w_int, mask, in_bits, in_signed, None, True, None, bias, nm))
+            if act is None:
+                layers.append(fold_affine_layer(w_int, mask, A, B, in_bits, in_signed, None, name=nm))
                 break
-            s_out = float(act.scale)
-            qmin, qmax = act.qmin, act.qmax
-            neg = A < 0
-            w_int[neg] = -w_int[neg]
-            A = np.abs(A)
-            tmp = IntLayer(w_int, mask, in_bits, in_signed, act.bits, act.signed, None, None, nm)
-            lo, hi = tmp.acc_bounds()
-            levels = np.arange(qmin + 1, qmax + 1, dtype=np.float64)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = np.ceil(((levels[None, :] - 0.5) * s_out - B[:, None]) / A[:, None])
-            zero = A == 0
-            if zero.any():  # constant neuron: output clamp(round(B / s_out))
-                const = np.clip(np.round(B[zero] / s_out), qmin, qmax)
-                t[zero] = np.where(levels[None, :] <= const[:, None], -np.inf, np.inf)
-            t = np.clip(t, (lo - 1)[:, None], (hi + 1)[:, None]).astype(np.int64)
-            tmp.thresholds = t
-            layers.append(tmp)
-            s_in, in_bits, in_signed = s_out, act.bits, act.signed
+            layers.append(
+                fold_affine_layer(
+                    w_int, mask, A, B, in_bits, in_signed, (float(act.scale), act.bits, act.signed), name=nm
+                )
+            )
+            s_in, in_bits, in_signed = float(act.scale), act.bits, act.signed
         return IntegerMLP(
             layers, self.in_bits, self.in_signed, self.in_scale, self.config["n_classes"], {"config": self.config}
         ).validate()
@@ -695,4 +734,4 @@ def synthetic_jsc(n: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return x[:cut].astype(np.float32), y[:cut], x[cut:].astype(np.float32), y[cut:]
 
 
-__all__ += ["example_model", "synthetic_jsc"]
+__all__ += ["example_model", "fold_affine_layer", "synthetic_jsc"]
