@@ -292,13 +292,15 @@ def fold_affine_layer(
     out: tuple[float, int, bool] | None,
     clamp_lo: int | None = None,
     name: str = "",
+    score_shift: int = 0,
 ) -> IntLayer:
     """Integer layer for ``y = A * (w_int . q) + B`` followed by ``clamp(round(y / s_out))`` (``out``).
 
     ``out=(s_out, bits, signed)`` gives thresholds (a negative ``A`` flips the neuron's weights);
     ``clamp_lo`` forces codes up to that value to be reached always (a ReLU in front of a signed
     quantizer, or a narrow range). ``out=None`` gives raw scores ``w_int . q + round(B / A)``, which
-    needs one common positive ``A`` so that scores stay comparable across classes.
+    needs one common positive ``A`` so that scores stay comparable across classes; ``score_shift``
+    scales raw scores by ``2**score_shift`` so the rounded bias tracks the float one more closely.
     """
     w_int = np.array(w_int, dtype=np.int64)
     A = np.asarray(A, dtype=np.float64).reshape(-1)
@@ -311,8 +313,8 @@ def fold_affine_layer(
                 f"{name}: raw class scores need one positive scale for all outputs (per-tensor weight scale, "
                 "no batch norm); quantize the output layer's activations instead"
             )
-        bias = np.round(B / A[0]).astype(np.int64)
-        return IntLayer(w_int, mask, in_bits, in_signed, None, True, None, bias, name)
+        bias = np.round(B / A[0] * (1 << score_shift)).astype(np.int64)
+        return IntLayer(w_int << score_shift, mask, in_bits, in_signed, None, True, None, bias, name)
     s_out, bits, signed = out
     if not (math.isfinite(s_out) and s_out > 0):
         raise QuantError(f"{name}: activation scale must be positive and finite, got {s_out}")
