@@ -7,7 +7,7 @@ first use and cached on disk (``cache=True``), so later runs start fast.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -582,14 +582,25 @@ def simulate_rows(rfan, arity, tables, orow, sig):  # pragma: no cover - compile
 
 
 @njit(cache=True, parallel=True)
-def simulate_rows_parallel(rfan, arity, tables, orow, sig, block):  # pragma: no cover - compiled
-    """Multi-core variant: column blocks of ``block`` words are independent, one per thread."""
-    W = sig.shape[1]
-    nb = (W + block - 1) // block
+def simulate_blocks_parallel(rfan, arity, tables, orow, in_words, out_rows, out, bufs):  # pragma: no cover
+    """Multi-core mode: blocks of ``bufs.shape[2]`` words are independent; each thread evaluates
+    whole blocks in its own row buffer ``bufs[thread]``, inside one parallel region."""
+    n_pi = in_words.shape[0]
+    total = in_words.shape[1]
+    chunk = bufs.shape[2]
+    nb = (total + chunk - 1) // chunk
     for b in prange(nb):
-        w0 = b * block
-        w1 = min(W, w0 + block)
-        _simulate_cols(rfan, arity, tables, orow, sig, w0, w1)
+        sig = bufs[get_thread_id()]
+        w0 = b * chunk
+        w1 = min(total, w0 + chunk)
+        for p in range(n_pi):
+            for w in range(w0, w1):
+                sig[p, w - w0] = in_words[p, w]
+        _simulate_cols(rfan, arity, tables, orow, sig, 0, w1 - w0)
+        for q in range(out_rows.shape[0]):
+            r = out_rows[q]
+            for w in range(w0, w1):
+                out[q, w] = sig[r, w - w0]
 
 
 def simulate_words(fanins, arity, tables, n_pi, sig):

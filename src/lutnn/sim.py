@@ -93,26 +93,30 @@ def simulate_packed(
     if chunk_words is None:
         chunk_words = chunk_words_for(nl, n_threads, rows=n_rows)
     chunk_words = max(1, int(chunk_words))
-    span = chunk_words * n_threads  # words per pass
     out = np.empty((nl.n_outputs, total), dtype=np.uint64)
     if total == 0:
         return out
-    sig = np.empty((n_rows, min(span, total)), dtype=np.uint64)
-    for start in range(0, total, span):
-        stop = min(total, start + span)
+    if n_threads > 1:
+        import numba
+
+        bufs = np.empty((numba.config.NUMBA_NUM_THREADS, n_rows, min(chunk_words, total)), dtype=np.uint64)
+        prev = numba.get_num_threads()
+        numba.set_num_threads(n_threads)
+        prev_chunk = numba.set_parallel_chunksize(1)  # dynamic: a slow thread takes fewer blocks
+        try:
+            _kernels.simulate_blocks_parallel(
+                rfan, arity, tables, orow, np.ascontiguousarray(in_words), out_rows, out, bufs
+            )
+        finally:
+            numba.set_parallel_chunksize(prev_chunk)
+            numba.set_num_threads(prev)
+        return out
+    sig = np.empty((n_rows, min(chunk_words, total)), dtype=np.uint64)
+    for start in range(0, total, chunk_words):
+        stop = min(total, start + chunk_words)
         s = sig if stop - start == sig.shape[1] else np.empty((n_rows, stop - start), dtype=np.uint64)
         s[: nl.n_inputs] = in_words[:, start:stop]
-        if n_threads > 1:
-            import numba
-
-            prev = numba.get_num_threads()
-            numba.set_num_threads(n_threads)
-            try:
-                _kernels.simulate_rows_parallel(rfan, arity, tables, orow, s, chunk_words)
-            finally:
-                numba.set_num_threads(prev)
-        else:
-            _kernels.simulate_rows(rfan, arity, tables, orow, s)
+        _kernels.simulate_rows(rfan, arity, tables, orow, s)
         out[:, start:stop] = s[out_rows]
     return out
 
