@@ -1,7 +1,8 @@
 """Simulator throughput: LUT-evaluations per second (one LUT on one sample = 1).
 
 Random 6-LUT netlists (every node 6 inputs, fan-ins drawn uniformly from all earlier signals,
-the cache-hostile worst case) of 10^3 .. 10^6 nodes are evaluated by
+the cache-hostile worst case; plus 10^5 and 10^6 nodes with fan-ins from the previous 1000
+signals, like a layered network) of 10^3 .. 10^6 nodes are evaluated by
 
 * the bit-parallel simulator on one core (``simulate_packed``, 64 samples per word),
 * the same with numba threads (opt-in multi-core mode, reported separately),
@@ -55,7 +56,9 @@ def _time_best(fn, repeats: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def run(sizes: list[int], repeats: int, evals_target: float, naive_evals: float, n_inputs: int = 64) -> list[dict]:
+def run(
+    sizes: list[tuple[int, int | None]], repeats: int, evals_target: float, naive_evals: float, n_inputs: int = 64
+) -> list[dict]:
     rows = []
     rng = np.random.default_rng(0)
     # compile every kernel once on a small netlist so no timing includes JIT work
@@ -64,8 +67,8 @@ def run(sizes: list[int], repeats: int, evals_target: float, naive_evals: float,
     simulate_packed(warm, w)
     simulate_packed(warm, w, threads=True)
     simulate_naive(warm, unpack_bits(w, 64))
-    for n in track(sizes, description="netlists"):
-        nl = random_netlist(n_inputs, n, 6, seed=n, n_outputs=64)
+    for n, loc in track(sizes, description="netlists"):
+        nl = random_netlist(n_inputs, n, 6, seed=n, n_outputs=64, locality=loc)
         words = int(max(64, min(1 << 16, evals_target // (n * 64)))) // 8 * 8
         x = rng.integers(0, 2**63, size=(n_inputs, words), dtype=np.int64).astype(np.uint64)
         x |= rng.integers(0, 2, size=(n_inputs, words), dtype=np.int64).astype(np.uint64) << np.uint64(63)
@@ -91,6 +94,7 @@ def run(sizes: list[int], repeats: int, evals_target: float, naive_evals: float,
         rows.append(
             {
                 "nodes": n,
+                "fanin_window": loc,
                 "inputs": n_inputs,
                 "samples": samples,
                 "chunk_words": chunk_words_for(nl),
@@ -117,12 +121,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+    sizes: list[tuple[int, int | None]] = [(1_000, None), (10_000, None)]
+    if not args.quick:
+        sizes += [(100_000, None), (1_000_000, None), (100_000, 1000), (1_000_000, 1000)]
     console = Console(width=150)
     rows = run(sizes, args.repeats, evals_target=1.6e10, naive_evals=1e8)
     tab = Table(title="lutnn.sim: random 6-LUT netlists, LUT-evaluations per second")
     for col in (
         "nodes",
+        "fan-ins from",
         "samples",
         "1 core",
         "÷ 1e9 (scalar limit)",
@@ -136,6 +143,7 @@ def main() -> None:
     for r in rows:
         tab.add_row(
             f"{r['nodes']:,}",
+            "all earlier" if r["fanin_window"] is None else f"last {r['fanin_window']:,}",
             f"{r['samples']:,}",
             f"{r['one_core_evals_per_s']:.2e}",
             f"{r['fraction_of_scalar_limit']:.1f}",
@@ -150,7 +158,8 @@ def main() -> None:
         "benchmark": "bench_sim",
         "unit": "LUT-evaluations per second (one LUT on one sample = 1); one-core and naive rates per "
         "process-CPU second, multi-core per wall-clock second",
-        "netlists": "random_netlist(64 inputs, n nodes, k=6): every node 6 inputs, uniform random fan-ins",
+        "netlists": "random_netlist(64 inputs, n nodes, k=6): every node 6 inputs, uniform random fan-ins "
+        "from all earlier signals, or from the previous fanin_window signals",
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "cores_visible": os.cpu_count(),

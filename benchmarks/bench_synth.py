@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -105,6 +106,7 @@ def main() -> None:
             except LutnnError as e:
                 row["error"] = str(e).splitlines()[0][:200]
             rows.append(row)
+            _save(args.out, rows, t_all, partial=True)
             console.print(
                 f"  {flow:7s} {row.get('runtime_s', 0):7.1f} s  LUTs {row.get('lut_count', '-')}  "
                 f"gates {row.get('gate_count', '-')}  depth {row.get('depth', '-')}  Fmax {row.get('fmax_mhz')}  "
@@ -142,17 +144,23 @@ def main() -> None:
             str(r.get("cec_s", "-")),
         )
     console.print(table)
+    _save(args.out, rows, t_all, partial=False)
+    console.print(f"wrote {args.out}")
+
+
+def _save(path: Path, rows: list[dict], t_all: float, partial: bool) -> None:
+    """Write the rows so far (``partial`` until the run completes), so a long run is never lost."""
     out = {
         "benchmark": "bench_synth",
         "command": "python benchmarks/bench_synth.py " + " ".join(sys.argv[1:]),
         "yosys": yosys_version(),
-        "machine": f"{platform.machine()}, {platform.system()}, python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {platform.system()}, {os.cpu_count()} cores, python {platform.python_version()}",
         "total_s": round(time.perf_counter() - t_all, 1),
+        "partial": partial,
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out, json.dumps(out, indent=2) + "\n")
-    console.print(f"wrote {args.out}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

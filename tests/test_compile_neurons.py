@@ -86,3 +86,30 @@ def test_neuron_netlist_matches_layer():
     grid = np.stack(np.meshgrid(*[np.arange(4)] * len(idx), indexing="ij"), -1).reshape(-1, len(idx))
     out = simulate_buses(nl, {f"i{j}": grid[:, j] for j in range(len(idx))})
     assert np.array_equal(out["y"], L.neuron_function(2, grid))
+
+
+def test_cli_qat_then_compile(tmp_path):
+    """`lutnn qat` trains from a TOML config; `lutnn compile --no-synth` verifies on its test set."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from lutnn.cli import app
+
+    cfg = tmp_path / "q.toml"
+    cfg.write_text(
+        '[data]\nname = "digits"\nscale = 16.0\n[model]\nhidden = [8]\nin_bits = 2\nin_scale = 0.3333\n'
+        "w_bits = 3\nact_bits = 2\nfan_in = [4, 4]\n[train]\nepochs = 2\n"
+    )
+    r = CliRunner().invoke(app, ["qat", str(cfg), "-o", str(tmp_path / "m.pt")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m.json").exists()
+    rep = tmp_path / "rep.json"
+    r = CliRunner().invoke(app, ["compile", str(tmp_path / "m.json"), "--no-synth", "--report", str(rep)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(rep.read_text())
+    assert d["compiled_samples"] == 450 and d["compiled_class_disagreements"] == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[data]\nname = "digits"\n[model]\nhidden = [8]\ncolour = 3\n')
+    r = CliRunner().invoke(app, ["qat", str(bad)])
+    assert r.exit_code != 0 and "unknown [model] keys ['colour']" in str(r.exception)

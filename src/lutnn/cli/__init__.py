@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import sys
 
+# command modules (importing registers their commands)
+from lutnn.cli import (
+    bnn_cmds,  # noqa: F401  bnn
+    compile_cmds,  # noqa: F401  qat, compile, draw
+    netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
+    train_cmds,  # noqa: F401  train, demo
+)
 from lutnn.cli.app import app, console
 from lutnn.errors import LutnnError
-
-# command modules (importing registers their commands)
-from lutnn.cli import netlist_cmds  # noqa: E402,F401  stats, simulate, export, synth, verify
-from lutnn.cli import train_cmds  # noqa: E402,F401  train, demo
-from lutnn.cli import compile_cmds  # noqa: E402,F401  qat, compile, draw
-from lutnn.cli import bnn_cmds  # noqa: E402,F401  bnn
 
 __all__ = ["app", "main"]
 
