@@ -134,3 +134,19 @@ def test_errors_are_one_line_and_leave_no_file(tmp_path):
     assert p.returncode == 1 and "not found" in p.stdout
     r = runner.invoke(app, ["synth", str(bad), "--flow", "asic"])
     assert isinstance(r.exception, LutnnError) and "unknown flow" in str(r.exception)
+
+
+def test_main_prints_errors_literally(tmp_path, monkeypatch, capsys):
+    """`lutnn` prints a LutnnError as one line with exit code 1, keeping text like `[model]` (not rich markup)."""
+    import sys
+
+    from lutnn.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[data]\nname = "digits"\n[model]\nhidden = [8]\ncolour = 3\n')
+    monkeypatch.setattr(sys, "argv", ["lutnn", "qat", str(bad)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 1
+    out = capsys.readouterr().out
+    assert "unknown [model] keys ['colour']" in out and "Traceback" not in out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 # command modules (importing registers their commands)
 from lutnn.cli import (
     bnn_cmds,  # noqa: F401  bnn
@@ -25,7 +27,7 @@ def main() -> None:
     try:
         app()
     except LutnnError as e:
-        console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")

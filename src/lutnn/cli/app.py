@@ -13,5 +13,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts mention TOML tables like [data]: print them literally
 )
 console = Console()
