@@ -183,9 +183,9 @@ def retrain_circuit(
     gen = torch.Generator().manual_seed(seed)
     it = range(epochs)
     if progress:
-        from tqdm import tqdm
+        from rich.progress import track
 
-        it = tqdm(it, desc="retrain tables")
+        it = track(it, description="retrain tables")
     for _ in it:
         perm = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), batch_size):

@@ -634,33 +634,33 @@ def train_qat(
     g = torch.Generator().manual_seed(seed)
     hist = []
     learned = model.config["mask"] == "learned"
-    it = range(epochs)
-    if progress:
-        from tqdm import tqdm
+    from rich.progress import Progress
 
-        it = tqdm(it, desc="QAT", unit="epoch")
-    for ep in it:
-        if learned and ep == min(warmup_epochs, max(0, epochs - 1)):
-            model.apply_learned_masks()
-        model.train()
-        perm = torch.randperm(len(xt), generator=g)
-        tot = 0.0
-        for i in range(0, len(xt), batch_size):
-            idx = perm[i : i + batch_size]
-            if len(idx) < 2:
-                continue
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot += float(loss.detach()) * len(idx)
-        rec = {"epoch": ep + 1, "loss": tot / len(xt)}
-        if x_val is not None and y_val is not None:
-            rec["val_acc"] = evaluate(model, x_val, y_val)
-        hist.append(rec)
-        if progress and hasattr(it, "set_postfix"):
-            it.set_postfix({k: round(v, 4) for k, v in rec.items() if k != "epoch"})
+    with Progress(disable=not progress) as bar:
+        task = bar.add_task("QAT", total=epochs)
+        for ep in range(epochs):
+            if learned and ep == min(warmup_epochs, max(0, epochs - 1)):
+                model.apply_learned_masks()
+            model.train()
+            perm = torch.randperm(len(xt), generator=g)
+            tot = 0.0
+            for i in range(0, len(xt), batch_size):
+                idx = perm[i : i + batch_size]
+                if len(idx) < 2:
+                    continue
+                loss = F.cross_entropy(model(xt[idx]), yt[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                tot += float(loss.detach()) * len(idx)
+            rec = {"epoch": ep + 1, "loss": tot / len(xt)}
+            if x_val is not None and y_val is not None:
+                rec["val_acc"] = evaluate(model, x_val, y_val)
+            hist.append(rec)
+            if progress:
+                shown = "  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch")
+                bar.update(task, advance=1, description=f"QAT  {shown}")
     if learned and epochs <= warmup_epochs:
         model.apply_learned_masks()
     model.eval()
