@@ -541,12 +541,18 @@ class QuantMLP(nn.Module):
     def integer_model(self) -> IntegerMLP:
         """Fold weights, bias, BN and activation quantizers into the exact :class:`IntegerMLP`."""
         self.eval()
+        layers = self._dense_int_layers(self.in_scale, self.in_bits, self.in_signed)
+        return IntegerMLP(
+            layers, self.in_bits, self.in_signed, self.in_scale, self.config["n_classes"], {"config": self.config}
+        ).validate()
+
+    @torch.no_grad()
+    def _dense_int_layers(self, s_in: float, in_bits: int, in_signed: bool, prefix: str = "layer ") -> list[IntLayer]:
+        """Integer layers of the dense stack, fed codes of step ``s_in`` (the input, or a conv front end)."""
         layers: list[IntLayer] = []
-        s_in = self.in_scale
-        in_bits, in_signed = self.in_bits, self.in_signed
         n = len(self.layers)
         for li, layer in enumerate(self.layers):
-            nm = f"layer {li}"
+            nm = f"{prefix}{li}"
             if not torch.isfinite(layer.linear.weight).all() or (
                 layer.linear.bias is not None and not torch.isfinite(layer.linear.bias).all()
             ):
@@ -555,16 +561,7 @@ class QuantMLP(nn.Module):
             sw = sw.double().reshape(-1).expand(layer.n_out).numpy().copy()
             w_int = torch.round((wq * layer.mask).double() / torch.from_numpy(sw)[:, None]).numpy().astype(np.int64)
             w_int[~layer.mask.numpy()] = 0
-            b = layer.linear.bias.double().numpy() if layer.linear.bias is not None else np.zeros(layer.n_out)
-            A = s_in * sw
-            B = b.copy()
-            if layer.bn is not None:
-                bn = layer.bn
-                g = bn.weight.double().numpy() / np.sqrt(bn.running_var.double().numpy() + bn.eps)
-                A = A * g
-                B = g * (b - bn.running_mean.double().numpy()) + bn.bias.double().numpy()
-            if not (np.isfinite(A).all() and np.isfinite(B).all()):
-                raise QuantError(f"{nm}: batch-norm statistics are NaN/inf; retrain with a lower learning rate")
+            A, B = affine_fold(s_in * sw, layer.linear.bias, layer.bn, layer.n_out, nm)
             mask = layer.mask.numpy().copy()
             act = self.acts[li] if li < n - 1 else self.out_act
             if act is None:
@@ -576,9 +573,23 @@ class QuantMLP(nn.Module):
                 )
             )
             s_in, in_bits, in_signed = float(act.scale), act.bits, act.signed
-        return IntegerMLP(
-            layers, self.in_bits, self.in_signed, self.in_scale, self.config["n_classes"], {"config": self.config}
-        ).validate()
+        return layers
+
+
+def affine_fold(
+    A: np.ndarray, bias: torch.Tensor | None, bn: nn.Module | None, n_out: int, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output ``(A, B)`` with ``y = A * acc + B``: input step x weight step ``A``, then bias and batch norm."""
+    b = bias.double().numpy() if bias is not None else np.zeros(n_out)
+    A = np.asarray(A, dtype=np.float64)
+    B = b.copy()
+    if bn is not None:
+        g = bn.weight.double().numpy() / np.sqrt(bn.running_var.double().numpy() + bn.eps)
+        A = A * g
+        B = g * (b - bn.running_mean.double().numpy()) + bn.bias.double().numpy()
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise QuantError(f"{name}: batch-norm statistics are NaN/inf; retrain with a lower learning rate")
+    return A, B
 
 
 # ----------------------------------------------------------------------------- training
@@ -673,7 +684,14 @@ def save_quant_model(model: QuantMLP, path: str | Path) -> Path:
     import io
 
     buf = io.BytesIO()
-    torch.save({"format": "lutnn.QuantMLP/1", "config": model.config, "state_dict": model.state_dict()}, buf)
+    torch.save(
+        {
+            "format": getattr(model, "FORMAT", "lutnn.QuantMLP/1"),
+            "config": model.config,
+            "state_dict": model.state_dict(),
+        },
+        buf,
+    )
     return atomic_write(path, buf.getvalue())
 
 
@@ -691,11 +709,16 @@ def load_quant_model(path: str | Path) -> QuantMLP | IntegerMLP:
         raise QuantError(
             f"{p}: cannot read the model ({type(e).__name__}); give a .pt from `lutnn qat` or a .json"
         ) from None
-    if not isinstance(d, dict) or d.get("format") != "lutnn.QuantMLP/1":
-        raise QuantError(f"{p}: not a lutnn QuantMLP checkpoint (train one with `lutnn qat`)")
+    fmt = d.get("format") if isinstance(d, dict) else None
+    if fmt == "lutnn.QuantCNN/1":
+        from lutnn.nn.quant_conv import QuantCNN as cls
+    elif fmt == "lutnn.QuantMLP/1":
+        cls = QuantMLP
+    else:
+        raise QuantError(f"{p}: not a lutnn QuantMLP/QuantCNN checkpoint (train one with `lutnn qat`)")
     cfg = dict(d["config"])
     mask = cfg.pop("mask")
-    m = QuantMLP(**cfg, mask="random")
+    m = cls(**cfg, mask="random")
     m.config["mask"] = mask
     m.load_state_dict(d["state_dict"])
     m.eval()
@@ -736,4 +759,4 @@ def synthetic_jsc(n: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray
     return x[:cut].astype(np.float32), y[:cut], x[cut:].astype(np.float32), y[cut:]
 
 
-__all__ += ["example_model", "fold_affine_layer", "synthetic_jsc"]
+__all__ += ["affine_fold", "example_model", "fold_affine_layer", "synthetic_jsc"]
