@@ -18,7 +18,7 @@ __all__ = ["compile_cmd", "draw_cmd", "load_quant_config", "qat", "quant_dataset
 
 _MODEL_KEYS = {
     "hidden", "in_bits", "in_signed", "in_scale", "w_bits", "act_bits", "act_signed", "fan_in", "out_bits",
-    "batchnorm", "mask", "seed",
+    "batchnorm", "mask", "seed", "conv", "in_shape",
 }  # fmt: skip
 _TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "seed"}
 
@@ -81,12 +81,19 @@ def qat(
     ),
     epochs: int = typer.Option(None, help="override [train] epochs"),
 ) -> None:
-    """Quantization-aware training of a fixed-point MLP; prints float and integer-model accuracy."""
+    """Quantization-aware training of a fixed-point MLP or conv net; prints float and integer-model accuracy."""
     from lutnn.nn.quant import QuantMLP, evaluate, save_integer_model, save_quant_model, train_qat
 
     cfg = load_quant_config(config)
     xtr, ytr, xte, yte, n_classes, prep = quant_dataset(cfg["data"])
-    m = QuantMLP(xtr.shape[1], n_classes=n_classes, **cfg["model"])
+    if "conv" in cfg["model"] or "in_shape" in cfg["model"]:
+        from lutnn.nn.quant_conv import QuantCNN
+
+        if "conv" not in cfg["model"] or "in_shape" not in cfg["model"]:
+            raise LutnnError(f"{config}: a conv net needs both [model] conv and in_shape (see quant_digits_cnn.toml)")
+        m = QuantCNN(xtr.shape[1], n_classes=n_classes, **{"hidden": [], **cfg["model"]})
+    else:
+        m = QuantMLP(xtr.shape[1], n_classes=n_classes, **cfg["model"])
     tr = dict(cfg.get("train", {}))
     if epochs is not None:
         tr["epochs"] = epochs
