@@ -126,14 +126,25 @@ def test_errors_are_one_line_and_leave_no_file(tmp_path):
     out = tmp_path / "out.v"
     p = subprocess.run([LUTNN, "export", str(bad), "-o", str(out)], capture_output=True, text=True)
     assert p.returncode == 1
-    lines = [line for line in p.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1 and "broken.blif:4" in lines[0] and "never driven" in lines[0]
+    lines = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "broken.blif:4" in lines[0] and "never driven" in lines[0] and not p.stdout.strip()
     assert "Traceback" not in p.stdout + p.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.v*"))
     p = subprocess.run([LUTNN, "synth", str(tmp_path / "missing.blif")], capture_output=True, text=True)
-    assert p.returncode == 1 and "not found" in p.stdout
+    assert p.returncode == 1 and "not found" in p.stderr
     r = runner.invoke(app, ["synth", str(bad), "--flow", "asic"])
     assert isinstance(r.exception, LutnnError) and "unknown flow" in str(r.exception)
+
+
+def test_latches_option(tmp_path):
+    """An AIGER file with a latch is refused with the fix named, and read with `--latches cut`."""
+    f = tmp_path / "toggle.aag"
+    f.write_text("aag 1 0 1 1 0\n2 3\n2\n")  # one latch q' = ~q, output q
+    r = runner.invoke(app, ["stats", str(f)])
+    assert isinstance(r.exception, LutnnError) and "--latches cut" in str(r.exception)
+    r = runner.invoke(app, ["stats", str(f), "--latches", "cut"])
+    assert r.exit_code == 0, r.output
+    assert "1 bits in 1 buses" in r.output
 
 
 def test_main_prints_errors_literally(tmp_path, monkeypatch, capsys):
@@ -148,5 +159,5 @@ def test_main_prints_errors_literally(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main()
     assert e.value.code == 1
-    out = capsys.readouterr().out
-    assert "unknown [model] keys ['colour']" in out and "Traceback" not in out
+    err = capsys.readouterr().err
+    assert "unknown [model] keys ['colour']" in err and "Traceback" not in err

@@ -16,7 +16,7 @@ from lutnn.cli import (
     netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
     train_cmds,  # noqa: F401  train, demo
 )
-from lutnn.cli.app import app, console
+from lutnn.cli.app import app, console, err_console
 from lutnn.errors import LutnnError
 
 __all__ = ["app", "main"]
@@ -27,7 +27,7 @@ def main() -> None:
     try:
         app()
     except LutnnError as e:
-        console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")

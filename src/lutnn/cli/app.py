@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-__all__ = ["app", "console"]
+__all__ = ["app", "console", "err_console"]
 
 app = typer.Typer(
     name="lutnn",
@@ -16,3 +16,4 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts mention TOML tables like [data]: print them literally
 )
 console = Console()
+err_console = Console(stderr=True)  # errors go to stderr, results to stdout

@@ -22,10 +22,18 @@ from lutnn.netlist import Netlist
 __all__ = ["export", "simulate", "stats", "synth", "verify"]
 
 
-def _read(path: Path, top: str | None = None) -> Netlist:
+_LATCHES = typer.Option("error", "--latches", help="AIGER latches: error, or cut (each becomes an input + an output)")
+_TOP = typer.Option(None, "--top", help="Verilog input: the top module (default: the one Yosys picks)")
+
+
+def _read(path: Path, top: str | None = None, latches: str = "error") -> Netlist:
+    """Read any netlist file; ``latches`` applies to AIGER, ``top`` to Verilog."""
     from lutnn.formats import format_of, read_netlist
 
-    if format_of(path) == "verilog" and top:
+    fmt = format_of(path)
+    if fmt in ("aig", "aag"):
+        return read_netlist(path, latches=latches)
+    if fmt == "verilog" and top:
         return read_netlist(path, top=top)
     return read_netlist(path)
 
@@ -40,9 +48,11 @@ def _write_json(path: Path | None, data: dict) -> None:
 def stats(
     file: Path = typer.Argument(..., help="netlist (.blif/.aig/.aag/.json/.v)"),
     json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
+    latches: str = _LATCHES,
+    top: str | None = _TOP,
 ) -> None:
     """Print size, depth and fan-out figures of a netlist."""
-    nl = _read(file)
+    nl = _read(file, top, latches)
     s = nl.stats()
     t = Table(title=f"{file.name}: {s.name}")
     t.add_column("figure")
@@ -73,6 +83,8 @@ def synth(
     output: Path | None = typer.Option(None, "--output", "-o", help="write the mapped netlist (first flow)"),
     timeout: float | None = typer.Option(None, help="seconds per tool run"),
     no_fmax: bool = typer.Option(False, "--no-fmax", help="skip nextpnr place-and-route (ice40/ecp5)"),
+    latches: str = _LATCHES,
+    top: str | None = _TOP,
 ) -> None:
     """Optimise and re-map with Yosys/ABC; print LUT/gate counts, depth and Fmax."""
     from lutnn.formats import format_of, write_netlist
@@ -83,7 +95,7 @@ def synth(
         raise LutnnError(f"unknown flow(s) {bad}; choose from {', '.join(FLOWS)}")
     if output is not None:
         format_of(output)  # fail on an unknown extension before the long run
-    nl = _read(file)
+    nl = _read(file, top, latches)
     reports = []
     for i, f in enumerate(flow):
         with console.status(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes) …"):
@@ -107,13 +119,15 @@ def export(
     testbench: Path | None = typer.Option(None, "--testbench", help="also write a self-checking testbench here"),
     vectors: int = typer.Option(1000, help="random vectors stored in the testbench"),
     check: bool = typer.Option(False, "--check", help="run the exported module in Icarus against the netlist"),
+    latches: str = _LATCHES,
+    top: str | None = _TOP,
 ) -> None:
     """Write a synthesizable Verilog module (optionally pipelined) and a self-checking testbench."""
     from lutnn.formats.verilog import pipeline_latency, write_testbench, write_verilog
     from lutnn.sim import simulate
     from lutnn.verify import check_simulation
 
-    nl = _read(file)
+    nl = _read(file, top, latches)
     if output.suffix.lower() not in (".v", ".sv"):
         raise LutnnError(f"{output}: Verilog output needs a .v or .sv extension")
     write_verilog(nl, output, pipeline_every=pipeline, module=module)
@@ -155,11 +169,13 @@ def verify(
     hdl: bool = typer.Option(False, "--hdl", help="when B is Verilog, also run it in Icarus against A"),
     json_out: Path | None = typer.Option(None, "--json", help="write the verdict as JSON"),
     timeout: float | None = typer.Option(None, help="seconds for the SAT run"),
+    latches: str = _LATCHES,
+    top: str | None = _TOP,
 ) -> None:
     """Check that A and B compute the same function; on a mismatch print an input that tells them apart."""
     from lutnn.verify import check_equivalence, check_simulation
 
-    na, nb = _read(a), _read(b)
+    na, nb = _read(a, top, latches), _read(b, top, latches)
     with console.status(f"checking {a.name} ≡ {b.name} ({method}) …"):
         v = check_equivalence(na, nb, method=method, timeout=timeout)
     out = v.as_dict()
@@ -229,6 +245,8 @@ def simulate(
     verilog: Path | None = typer.Option(None, "--verilog", help="also run this Verilog in a simulator and compare"),
     simulator: str = typer.Option("icarus", help="icarus or verilator (with --verilog)"),
     show: int = typer.Option(8, help="rows to print"),
+    latches: str = _LATCHES,
+    top: str | None = _TOP,
 ) -> None:
     """Evaluate a netlist on stored (or random) vectors; optionally compare with its Verilog in Icarus/Verilator."""
     import time
@@ -238,7 +256,7 @@ def simulate(
     from lutnn.verify import simulate_verilog
     from lutnn.verify.hdlsim import bits_to_buses
 
-    nl = _read(file)
+    nl = _read(file, top, latches)
     if vectors is None and random <= 0:
         raise LutnnError("give --vectors X.npy or --random N")
     if output is not None and output.suffix != ".npy":

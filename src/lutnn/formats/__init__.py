@@ -32,7 +32,7 @@ def format_of(path: str | os.PathLike, fmt: str | None = None) -> str:
     if ext not in FORMATS:
         raise LutnnError(
             f"cannot tell the netlist format of {path} from its extension {ext or '(none)'!r}; "
-            f"use one of {', '.join(FORMATS)} or pass fmt= (--format)"
+            f"rename it with one of the extensions {', '.join(FORMATS)} (Python: pass fmt=)"
         )
     return FORMATS[ext]
 
