@@ -68,3 +68,34 @@ def test_retrain_bad_input():
         damage_tables(nl, 1.5)
     with pytest.raises(LutnnError, match="too wide"):
         CircuitNet(random_netlist(12, 3, k=12, seed=0))
+
+
+def test_cli_retrain_own_circuit_and_data(tmp_path):
+    """`lutnn retrain CIRCUIT DATA.npz`: a damaged circuit regains its function; bad data gets a clear error."""
+    from typer.testing import CliRunner
+
+    from lutnn.cli import app
+    from lutnn.formats import read_netlist, write_netlist
+
+    b = NetlistBuilder("cls", k=3)
+    s = b.add_input("x", 6)
+    a = [b.and_(int(s[2 * i]), int(s[2 * i + 1])) for i in range(3)]
+    hit = b.or_(b.or_(a[0], a[1]), a[2])
+    b.add_output("y", [b.not_(hit), hit])  # two classes, one output bit per class
+    nl = b.build()
+    x = _x(6)
+    y = simulate(nl, x)[:, 1].astype(np.int64)
+    bad = damage_tables(nl, 1.0, 0.4, seed=0)
+    write_netlist(bad, tmp_path / "bad.blif")
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    out = tmp_path / "fixed.blif"
+    r = CliRunner().invoke(app, ["retrain", str(tmp_path / "bad.blif"), str(tmp_path / "d.npz"), "-o", str(out),
+                                 "--epochs", "60", "--lr", "0.2", "--tau", "0.2"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    fixed = read_netlist(out)  # BLIF narrows k to the widest node; same fan-ins, same arities
+    assert np.array_equal(fixed.arity, bad.arity) and np.array_equal(fixed.fanins, bad.fanins[:, : fixed.k])
+    pred = simulate(fixed, x)
+    assert float(((pred[:, 1] > pred[:, 0]) == y).mean()) == 1.0
+    np.savez(tmp_path / "w.npz", x=x[:, :5], y=y)
+    r = CliRunner().invoke(app, ["retrain", str(tmp_path / "bad.blif"), str(tmp_path / "w.npz"), "-o", str(out)])
+    assert isinstance(r.exception, LutnnError) and "6 input bits" in str(r.exception)

@@ -197,7 +197,8 @@ def retrain_circuit(
     return net
 
 
-def _circuit_accuracy(nl: Netlist, x: np.ndarray, y: np.ndarray, n_classes: int) -> float:
+def group_sum_accuracy(nl: Netlist, x: np.ndarray, y: np.ndarray, n_classes: int) -> float:
+    """Accuracy of a circuit whose outputs are class groups: class = argmax of the group popcounts."""
     h = simulate(nl, x).astype(np.int64)
     counts = h.reshape(len(h), n_classes, -1).sum(-1)
     return float((counts.argmax(1) == y).mean())  # argmax: ties to the lowest class, as the circuit head
@@ -224,13 +225,13 @@ def retrain_demo(
     ytr, yte = prep.dataset.y_train, prep.dataset.y_test
     nc = prep.dataset.n_classes
     nl = compile_core(model)
-    a0 = _circuit_accuracy(nl, xb_te, yte, nc)
+    a0 = group_sum_accuracy(nl, xb_te, yte, nc)
     bad = damage_tables(nl, damage, flip_prob, seed=seed + 1)
-    a1 = _circuit_accuracy(bad, xb_te, yte, nc)
+    a1 = group_sum_accuracy(bad, xb_te, yte, nc)
     tau = math.sqrt(nl.n_outputs // nc)
     net = retrain_circuit(bad, xb_tr, ytr, lambda h: group_sum_logits(h, nc, tau), epochs=epochs, seed=seed)
     fixed = net.to_netlist()
-    a2 = _circuit_accuracy(fixed, xb_te, yte, nc)
+    a2 = group_sum_accuracy(fixed, xb_te, yte, nc)
     with torch.no_grad():
         hard = net(torch.as_tensor(xb_te, dtype=torch.float32), hard=True).numpy().astype(np.uint8)
     return RetrainReport(

@@ -1,6 +1,7 @@
 """``lutnn bnn``: any circuit → an exactly equivalent binarized neural network (ONNX), verified.
 
-``lutnn bnn-retrain`` turns a circuit's truth tables into trainable LUTs (digits demo) and
+``lutnn retrain`` fine-tunes any circuit's truth tables on your data (topology fixed),
+``lutnn bnn-retrain`` shows that on a damaged digits circuit, and
 ``lutnn bnn-demo`` runs the zero-loss chain MLP → quantized → circuit → BNN.
 """
 
@@ -13,23 +14,11 @@ import typer
 from rich.table import Table
 
 from lutnn.cli.app import app, console
+from lutnn.cli.netlist_cmds import read_cli_netlist
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_write
 
-__all__ = ["bnn", "bnn_demo", "bnn_retrain"]
-
-
-def _read_circuit(path: Path, latches: str, top: str | None):
-    from lutnn.formats import format_of, read_netlist
-
-    if latches not in ("error", "cut"):
-        raise LutnnError(f"--latches must be 'error' or 'cut', got {latches!r}")
-    fmt = format_of(path)
-    if fmt in ("aig", "aag"):
-        return read_netlist(path, latches=latches)
-    if fmt == "verilog" and top:
-        return read_netlist(path, top=top)
-    return read_netlist(path)
+__all__ = ["bnn", "bnn_demo", "bnn_retrain", "retrain"]
 
 
 @app.command("bnn")
@@ -58,7 +47,7 @@ def bnn(
 
     if output is not None and output.suffix.lower() != ".onnx":
         raise LutnnError(f"-o {output}: the BNN is written as ONNX; give a path ending in .onnx")
-    nl = _read_circuit(file, latches, top)
+    nl = read_cli_netlist(file, top, latches)
     net, rep = circuit_to_bnn(nl, pack=pack, max_cut=max_cut)
     model = bnn_to_onnx(net) if (output is not None or verify) else None
     t = Table(title=f"{file.name} → BNN")
@@ -154,3 +143,80 @@ def bnn_retrain(
     console.print(f"topology unchanged: {r.topology_unchanged}; netlist = module: {r.netlist_matches_module}")
     if json_out is not None:
         atomic_write(json_out, json.dumps(r.as_dict(), indent=2) + "\n")
+
+
+def _load_bits(path: Path, n_inputs: int) -> tuple:
+    """Read ``x``/``y`` (and optional ``x_test``/``y_test``) 0/1 arrays from an ``.npz`` file, checked."""
+    import numpy as np
+
+    from lutnn.fileio import check_readable
+
+    check_readable(path, "training data")
+    try:
+        d = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise LutnnError(f"{path}: not a readable .npz file ({e}); save it with numpy.savez(path, x=..., y=...)") from e
+    if "x" not in d or "y" not in d:
+        raise LutnnError(f"{path}: needs arrays x [N, {n_inputs}] (0/1 bits) and y [N] (class labels); has {list(d)}")
+    out = []
+    for xk, yk in (("x", "y"), ("x_test", "y_test")):
+        if xk not in d:
+            out += [None, None]
+            continue
+        x, y = np.asarray(d[xk]), np.asarray(d[yk]).reshape(-1)
+        if x.ndim != 2 or x.shape[1] != n_inputs:
+            raise LutnnError(
+                f"{path}: {xk} has shape {x.shape}; the circuit has {n_inputs} input bits, so use [N, {n_inputs}]"
+            )
+        if not np.isin(x, (0, 1)).all():
+            raise LutnnError(f"{path}: {xk} must hold 0/1 bits (one column per circuit input bit)")
+        if len(y) != len(x) or (len(y) and (y.min() < 0 or not np.issubdtype(y.dtype, np.integer))):
+            raise LutnnError(f"{path}: {yk} must be {len(x)} non-negative integer class labels")
+        out += [x.astype(np.uint8), y.astype(np.int64)]
+    return tuple(out)
+
+
+@app.command("retrain")
+def retrain(
+    circuit: Path = typer.Argument(..., help="circuit to fine-tune (.blif/.aig/.aag/.json/.v)"),
+    data: Path = typer.Argument(..., help=".npz with x [N, inputs] 0/1, y [N]; optional x_test, y_test"),
+    output: Path = typer.Option(..., "--output", "-o", help="retrained circuit (same topology), any netlist format"),
+    classes: int = typer.Option(0, help="number of classes (default: max label + 1)"),
+    epochs: int = typer.Option(20, help="training epochs"),
+    lr: float = typer.Option(0.05, help="Adam learning rate on the table logits"),
+    tau: float = typer.Option(0.0, help="group-sum temperature (default: sqrt(outputs per class))"),
+    seed: int = typer.Option(0, help="random seed"),
+    latches: str = typer.Option("error", "--latches", help="AIGER latches: error or cut"),
+    top: str | None = typer.Option(None, "--top", help="Verilog top module"),
+) -> None:
+    """Fine-tune a circuit's truth tables on data with its topology fixed (outputs read as class group sums)."""
+    import math
+
+    from lutnn.bnn.retrain import group_sum_accuracy, group_sum_logits, retrain_circuit
+    from lutnn.formats import write_netlist
+
+    nl = read_cli_netlist(circuit, top, latches)
+    x, y, xt, yt = _load_bits(data, nl.n_inputs)
+    nc = classes or int(max(y.max(), -1 if yt is None else yt.max())) + 1
+    if nc < 2 or nl.n_outputs % nc:
+        raise LutnnError(
+            f"{circuit}: {nl.n_outputs} output bits cannot be split into {nc} equal class groups; "
+            "the circuit's outputs must be the class groups of a group-sum head (pass --classes)"
+        )
+    if (xt is None) != (yt is None):
+        raise LutnnError(f"{data}: give both x_test and y_test, or neither")
+    xt, yt = (x, y) if xt is None else (xt, yt)
+    t = tau or math.sqrt(nl.n_outputs // nc)
+    before = group_sum_accuracy(nl, xt, yt, nc)
+    net = retrain_circuit(
+        nl, x, y, lambda h: group_sum_logits(h, nc, t), epochs=epochs, lr=lr, seed=seed, progress=True
+    )
+    new = net.to_netlist()
+    after = group_sum_accuracy(new, xt, yt, nc)
+    write_netlist(new, output)
+    changed = int(sum(bin(new.truth_table(i) ^ nl.truth_table(i)).count("1") for i in range(nl.n_nodes)))
+    which = "test" if xt is not x else "training"
+    console.print(
+        f"{circuit.name}: {nl.n_nodes} LUTs, {which} accuracy {before:.4f} → {after:.4f} "
+        f"({changed} table entries changed, topology fixed); wrote {output}"
+    )

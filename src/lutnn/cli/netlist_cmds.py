@@ -26,10 +26,12 @@ _LATCHES = typer.Option("error", "--latches", help="AIGER latches: error, or cut
 _TOP = typer.Option(None, "--top", help="Verilog input: the top module (default: the one Yosys picks)")
 
 
-def _read(path: Path, top: str | None = None, latches: str = "error") -> Netlist:
+def read_cli_netlist(path: Path, top: str | None = None, latches: str = "error") -> Netlist:
     """Read any netlist file; ``latches`` applies to AIGER, ``top`` to Verilog."""
     from lutnn.formats import format_of, read_netlist
 
+    if latches not in ("error", "cut"):
+        raise LutnnError(f"--latches must be 'error' or 'cut', got {latches!r}")
     fmt = format_of(path)
     if fmt in ("aig", "aag"):
         return read_netlist(path, latches=latches)
@@ -52,7 +54,7 @@ def stats(
     top: str | None = _TOP,
 ) -> None:
     """Print size, depth and fan-out figures of a netlist."""
-    nl = _read(file, top, latches)
+    nl = read_cli_netlist(file, top, latches)
     s = nl.stats()
     t = Table(title=f"{file.name}: {s.name}")
     t.add_column("figure")
@@ -95,7 +97,7 @@ def synth(
         raise LutnnError(f"unknown flow(s) {bad}; choose from {', '.join(FLOWS)}")
     if output is not None:
         format_of(output)  # fail on an unknown extension before the long run
-    nl = _read(file, top, latches)
+    nl = read_cli_netlist(file, top, latches)
     reports = []
     for i, f in enumerate(flow):
         with console.status(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes) …"):
@@ -127,7 +129,7 @@ def export(
     from lutnn.sim import simulate
     from lutnn.verify import check_simulation
 
-    nl = _read(file, top, latches)
+    nl = read_cli_netlist(file, top, latches)
     if output.suffix.lower() not in (".v", ".sv"):
         raise LutnnError(f"{output}: Verilog output needs a .v or .sv extension")
     write_verilog(nl, output, pipeline_every=pipeline, module=module)
@@ -175,7 +177,7 @@ def verify(
     """Check that A and B compute the same function; on a mismatch print an input that tells them apart."""
     from lutnn.verify import check_equivalence, check_simulation
 
-    na, nb = _read(a, top, latches), _read(b, top, latches)
+    na, nb = read_cli_netlist(a, top, latches), read_cli_netlist(b, top, latches)
     with console.status(f"checking {a.name} ≡ {b.name} ({method}) …"):
         v = check_equivalence(na, nb, method=method, timeout=timeout)
     out = v.as_dict()
@@ -256,7 +258,7 @@ def simulate(
     from lutnn.verify import simulate_verilog
     from lutnn.verify.hdlsim import bits_to_buses
 
-    nl = _read(file, top, latches)
+    nl = read_cli_netlist(file, top, latches)
     if vectors is None and random <= 0:
         raise LutnnError("give --vectors X.npy or --random N")
     if output is not None and output.suffix != ".npy":
