@@ -120,10 +120,11 @@ class LUTNetwork(nn.Module):
         was = self.training
         self.eval()
         try:
+            dev = next(self.parameters()).device  # a model trained on a GPU predicts there
             q = torch.as_tensor(np.asarray(q), dtype=torch.long)
             out = []
             for i in range(0, len(q), batch_size):
-                out.append(self(q[i : i + batch_size]).argmax(1))
+                out.append(self(q[i : i + batch_size].to(dev)).argmax(1).cpu())
             return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
         finally:
             self.train(was)
