@@ -109,6 +109,15 @@ def test_cli_qat_then_compile(tmp_path):
     assert r.exit_code == 0, r.output
     d = json.loads(rep.read_text())
     assert d["compiled_samples"] == 450 and d["compiled_class_disagreements"] == 0
+    # from the .pt model: the QAT model's float accuracy too, and -o writes the compiled netlist
+    out = tmp_path / "c.blif"
+    r = CliRunner().invoke(app, ["compile", str(tmp_path / "m.pt"), "--no-synth", "--report", str(rep), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(rep.read_text())
+    assert 0 < d["qat_float_acc"] <= 1 and abs(d["qat_float_acc"] - d["int_acc"]) < 0.05  # fake-quant ≈ integer
+    from lutnn.formats import read_netlist
+
+    assert read_netlist(out).n_outputs > 0
     bad = tmp_path / "bad.toml"
     bad.write_text('[data]\nname = "digits"\n[model]\nhidden = [8]\ncolour = 3\n')
     r = CliRunner().invoke(app, ["qat", str(bad)])

@@ -212,4 +212,4 @@ def test_cli_conv_needs_in_shape(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main()
     assert e.value.code == 1
-    assert "needs both [model] conv and in_shape" in capsys.readouterr().out
+    assert "needs both [model] conv and in_shape" in capsys.readouterr().err

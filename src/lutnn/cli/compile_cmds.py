@@ -104,7 +104,7 @@ def qat(
     acc_f = evaluate(m, xte, yte)
     acc_i = float((im.predict(im.quantize_input(xte)) == yte).mean())
     out = out or Path(Path(config).stem + ".pt")
-    save_quant_model(m, out)
+    save_quant_model(m, out, data=cfg["data"])
     save_integer_model(im, out.with_suffix(".json"))
     t = Table(title=f"QAT {Path(config).name}")
     for c in ("epochs", "float acc", "integer acc", "model", "integer model"):
@@ -123,15 +123,16 @@ def _load_model(path: Path, integer: bool = True):
     return load_quant_model(path)
 
 
-def _test_codes(im, data_cfg: dict | None, samples: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _test_codes(im, data_cfg: dict | None, samples: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Input codes to verify on, with labels and the float features when a dataset is configured."""
     if data_cfg:
         _, _, xte, yte, _, _ = quant_dataset(data_cfg)
         if xte.shape[1] != im.n_features:
             raise LutnnError(f"the dataset has {xte.shape[1]} features but the model takes {im.n_features}")
-        return im.quantize_input(xte), yte
+        return im.quantize_input(xte), yte, xte
     lo = -(1 << (im.in_bits - 1)) if im.in_signed else 0
     hi = (1 << (im.in_bits - 1)) if im.in_signed else (1 << im.in_bits)
-    return np.random.default_rng(0).integers(lo, hi, size=(samples, im.n_features)), None
+    return np.random.default_rng(0).integers(lo, hi, size=(samples, im.n_features)), None, None
 
 
 @app.command("compile")
@@ -142,7 +143,12 @@ def compile_cmd(
     k: int = typer.Option(6, "--lut", "-k", help="LUT size of the K-LUT mapping"),
     config: Path = typer.Option(None, help="config whose [data] gives the test set to verify on (else random codes)"),
     samples: int = typer.Option(10000, help="random input codes to verify on when no dataset is given"),
-    out: Path = typer.Option(None, "--out", "-o", help="write the mapped K-LUT netlist (.blif/.v/.json)"),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="write the netlist (.blif/.v/.json/.aig): K-LUT-mapped, or as compiled with --no-synth",
+    ),
     report: Path = typer.Option(None, help="write the report as JSON"),
     synth: bool = typer.Option(True, help="run Yosys/ABC (gates, K-LUTs, synth_xilinx)"),
     fmax: bool = typer.Option(False, help="also place and route on ECP5 with nextpnr for an Fmax"),
@@ -153,8 +159,8 @@ def compile_cmd(
 
     m = _load_model(model)
     im = as_integer_model(m)
-    data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data")
-    codes, labels = _test_codes(im, data_cfg, samples)
+    data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data") or getattr(m, "data_config", None)
+    codes, labels, x_float = _test_codes(im, data_cfg, samples)
     with console.status(f"compiling {model.name} ({route} route)"):
         res = compile_and_report(
             im,
@@ -166,15 +172,14 @@ def compile_cmd(
             k=k,
             synth=synth,
             fmax=fmax,
-            out=None,
+            out=out,
         )
-    if out and synth:
-        from lutnn.compile.arith import compile_arith, synth_netlist
-        from lutnn.compile.neurons import compile_neurons
+    import torch
 
-        nl = compile_neurons(im, limit=limit) if route == "tt" else compile_arith(im, flow="gates")
-        mapped = synth_netlist(nl, flow="lut", k=k).netlist
-        _write_netlist(mapped, out)
+    if x_float is not None and isinstance(m, torch.nn.Module):  # the QAT model in float arithmetic
+        from lutnn.nn.quant import evaluate
+
+        res["qat_float_acc"] = evaluate(m, x_float, labels)
     t = Table(title=f"lutnn compile {model.name} ({route} route)")
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -182,6 +187,7 @@ def compile_cmd(
         ("test samples", res["compiled_samples"]),
         ("disagreements (scores)", res["compiled_score_disagreements"]),
         ("disagreements (class)", res["compiled_class_disagreements"]),
+        ("QAT model accuracy (float arithmetic)", f"{res['qat_float_acc']:.4f}" if "qat_float_acc" in res else "-"),
         ("integer-model accuracy", f"{res['int_acc']:.4f}" if "int_acc" in res else "-"),
         ("circuit accuracy", f"{res['circuit_acc']:.4f}" if "circuit_acc" in res else "-"),
         ("2-input gates", res.get("gates", "-")),
@@ -195,26 +201,10 @@ def compile_cmd(
     for a, b in rows:
         t.add_row(a, str(b))
     console.print(t)
+    if out:
+        console.print(f"wrote {out} ({'K-LUT-mapped' if synth else 'as compiled, not synthesised'})")
     if report:
         atomic_write(report, json.dumps(res, indent=1, default=str))
-
-
-def _write_netlist(nl, out: Path) -> None:
-    suf = out.suffix.lower()
-    if suf == ".blif":
-        from lutnn.formats.blif import write_blif
-
-        write_blif(nl, out)
-    elif suf == ".v":
-        from lutnn.formats.verilog import write_verilog
-
-        write_verilog(nl, out)
-    elif suf == ".json":
-        from lutnn.formats.jsonfmt import write_json
-
-        write_json(nl, out)
-    else:
-        raise LutnnError(f"cannot write {out.name}: use .blif, .v or .json")
 
 
 @app.command("draw")

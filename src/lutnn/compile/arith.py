@@ -416,15 +416,15 @@ def compile_and_report(
     k: int = 6,
     synth: bool = True,
     xilinx: bool = True,
-    out: str | None = None,
-    out_dir: str | Path | None = None,
+    out: str | Path | None = None,
     fmax: bool = False,
     gates: bool = True,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
     Returns a dict with the disagreement counts (must be 0), 2-input gate count, K-LUT count,
-    ``synth_xilinx`` LUT/FF counts, depth, and circuit accuracy when ``labels`` is given.
+    ``synth_xilinx`` LUT/FF counts, depth, and circuit accuracy when ``labels`` is given. ``out``: write
+    the final netlist there (K-LUT-mapped when ``synth``, else as compiled; format from the extension).
     """
     from lutnn.compile.neurons import as_integer_model, compile_neurons, count_disagreements
 
@@ -473,14 +473,16 @@ def compile_and_report(
             res["circuit_acc"] = float((cls == np.asarray(labels)).mean())
         if xilinx:
             res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
-        if out and out_dir:
-            from lutnn.formats.blif import write_blif
-
-            write_blif(lut.netlist, Path(out_dir) / f"{out}.blif")
+        nl = lut.netlist
     res["total_s"] = round(time.time() - t0, 1)
     bad = [v for v in (res.get("compiled_score_disagreements"), res.get("compiled_class_disagreements")) if v]
     if bad:
         raise ToolError(
             f"{name}: compiled circuit disagrees with the integer model on {max(bad)} samples (a compiler bug)"
         )
+    if out is not None:  # the K-LUT-mapped netlist after synthesis, else the compiled one
+        from lutnn.formats import write_netlist
+
+        write_netlist(nl, out)
+        res["netlist_file"] = str(out)
     return res

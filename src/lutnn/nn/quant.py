@@ -679,8 +679,8 @@ def train_qat(
 
 
 # ----------------------------------------------------------------------------- files
-def save_quant_model(model: QuantMLP, path: str | Path) -> Path:
-    """Save config + weights (``.pt``) so ``lutnn compile`` can rebuild the model."""
+def save_quant_model(model: QuantMLP, path: str | Path, data: dict | None = None) -> Path:
+    """Save config + weights (``.pt``) so ``lutnn compile`` can rebuild the model; ``data``: its dataset config."""
     import io
 
     buf = io.BytesIO()
@@ -689,6 +689,7 @@ def save_quant_model(model: QuantMLP, path: str | Path) -> Path:
             "format": getattr(model, "FORMAT", "lutnn.QuantMLP/1"),
             "config": model.config,
             "state_dict": model.state_dict(),
+            "data": data,
         },
         buf,
     )
@@ -721,6 +722,7 @@ def load_quant_model(path: str | Path) -> QuantMLP | IntegerMLP:
     m = cls(**cfg, mask="random")
     m.config["mask"] = mask
     m.load_state_dict(d["state_dict"])
+    m.data_config = d.get("data")  # the [data] table it was trained with (None for older files)
     m.eval()
     return m
 
