@@ -3,16 +3,21 @@
 Model: 784 input bits → 8,000 → 8,000 LUT6 nodes → 10-class group sum, the configuration of the
 issue (difflogic's CPU path measured ≈1.6e7 gate-samples/s here; torch-dwn has no CPU kernel).
 Rows: the fused numba kernels with EFD and FD input gradients, the same layer on plain torch
-ops (what a GPU runs), and the multilinear (soft-input) form. Memory per sample is what the
-backward pass keeps (uint8 addresses + activations) and the measured peak RSS growth.
+ops (what a GPU runs), and the multilinear (soft-input) form. Each row times ``--steps`` full
+training steps (forward, backward, Adam) after a warm-up step and reports the best (and median)
+wall time and the process CPU time per step; the load average is recorded with the figures,
+because other processes on a shared machine inflate wall times. Memory per sample is measured:
+the bytes of every batch-sized tensor that autograd saves for the backward pass (hooked), and
+the peak RSS growth of the whole step.
 
-    .venv/bin/python benchmarks/bench_train_throughput.py [--threads 2] [--batch 256 1024] [--steps 5]
+    .venv/bin/python benchmarks/bench_train_throughput.py [--threads 2] [--batch 256 1024] [--steps 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -30,6 +35,7 @@ def _rss_mb() -> float:
 
 
 def measure(mode: str, batch: int, steps: int, widths=(8000, 8000), n_in: int = 784, torch_ops: bool = False) -> dict:
+    """Time ``steps`` training steps of the benchmark model; returns one result row."""
     torch.manual_seed(0)
     grad = "multilinear" if mode == "multilinear" else mode
     layers, w_in = [], n_in
@@ -38,44 +44,57 @@ def measure(mode: str, batch: int, steps: int, widths=(8000, 8000), n_in: int = 
         w_in = w
     head = GroupSum(w_in, 10, tau=30.0)
     params = [p for layer in layers for p in layer.parameters()]
+    param_ptrs = {p.data_ptr() for p in params}
     opt = torch.optim.Adam(params, lr=0.01)
     x = torch.randint(0, 2, (batch, n_in)).float()
     y = torch.randint(0, 10, (batch,))
     saved = lut_mod._use_numba
     if torch_ops:
         lut_mod._use_numba = lambda *a: False
+    saved_bytes = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if batch in t.shape and t.data_ptr() not in param_ptrs:
+            saved_bytes[0] += t.numel() * t.element_size()
+        return t
+
     try:
         rss0 = _rss_mb()
-        times = []
+        walls, cpus = [], []
         for s in range(steps + 1):
-            t = time.perf_counter()
-            if mode == "multilinear":
-                h = x
-                for layer in layers:
-                    h = layer(h)
-                logits = head(h)
-            else:
-                h = x.t().contiguous()
-                for layer in layers:
-                    h = layer.forward_t(h)
-                logits = head.forward_t(h)
-            loss = torch.nn.functional.cross_entropy(logits, y)
+            saved_bytes[0] = 0
+            t, c = time.perf_counter(), time.process_time()
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                if mode == "multilinear":
+                    h = x
+                    for layer in layers:
+                        h = layer(h)
+                    logits = head(h)
+                else:
+                    h = x.t().contiguous()
+                    for layer in layers:
+                        h = layer.forward_t(h)
+                    logits = head.forward_t(h)
+                loss = torch.nn.functional.cross_entropy(logits, y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if s:  # first step warms caches / compiles
-                times.append(time.perf_counter() - t)
-        dt = sorted(times)[len(times) // 2]
+            if s:  # the first step warms caches / compiles
+                walls.append(time.perf_counter() - t)
+                cpus.append(time.process_time() - c)
     finally:
         lut_mod._use_numba = saved
     nodes = sum(widths)
+    best, med = min(walls), sorted(walls)[len(walls) // 2]
     return {
         "mode": mode + (" (torch ops)" if torch_ops else ""),
         "batch": batch,
-        "step_ms": round(1000 * dt, 1),
-        "lut_samples_per_s": nodes * batch / dt,
+        "step_ms": round(1000 * best, 1),
+        "median_step_ms": round(1000 * med, 1),
+        "cpu_ms_per_step": round(1000 * min(cpus), 1),
+        "lut_samples_per_s": nodes * batch / best,
         "peak_rss_growth_mb": round(_rss_mb() - rss0, 1),
-        "saved_bytes_per_sample": nodes * (1 + 4 + 4) if mode != "multilinear" else nodes * (4 * 6 + 4 * 63 * 2),
+        "saved_bytes_per_sample": saved_bytes[0] // batch,
     }
 
 
@@ -83,27 +102,36 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, nargs="+", default=[256, 1024])
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--no-multilinear", action="store_true", help="skip the (slow) multilinear row")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "train_throughput.json"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     numba.set_num_threads(a.threads)
+    load0 = os.getloadavg()[0]
     rows = []
     for b in a.batch:
         for mode, tops in (("efd", False), ("fd", False), ("efd", True)):
             rows.append(measure(mode, b, a.steps, torch_ops=tops))
             print(rows[-1], flush=True)
-    rows.append(measure("multilinear", 64, max(2, a.steps // 2)))
-    print(rows[-1], flush=True)
+    if not a.no_multilinear:
+        rows.append(measure("multilinear", 64, max(2, a.steps // 2)))
+        print(rows[-1], flush=True)
+    load1 = os.getloadavg()[0]
     print(f"\n784→8000→8000→10 LUT6 network, forward+backward+Adam, {a.threads} threads")
-    print(f"{'mode':24s} {'batch':>6s} {'ms/step':>9s} {'LUT-samples/s':>14s} {'saved B/sample':>15s}")
+    print(f"load average (1 min) {load0:.1f} at start, {load1:.1f} at end on {os.cpu_count()} CPUs")
+    print(
+        f"{'mode':20s} {'batch':>6s} {'best ms':>8s} {'median':>8s} {'cpu ms':>8s} {'LUT-samples/s':>14s} {'saved B/sample':>15s}"
+    )
     for r in rows:
         print(
-            f"{r['mode']:24s} {r['batch']:6d} {r['step_ms']:9.1f} {r['lut_samples_per_s']:14.3e} {r['saved_bytes_per_sample']:15,d}"
+            f"{r['mode']:20s} {r['batch']:6d} {r['step_ms']:8.1f} {r['median_step_ms']:8.1f} {r['cpu_ms_per_step']:8.1f}"
+            f" {r['lut_samples_per_s']:14.3e} {r['saved_bytes_per_sample']:15,d}"
         )
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"threads": a.threads, "model": "784-8000-8000-10, K=6", "rows": rows}, indent=2))
+    meta = {"threads": a.threads, "model": "784-8000-8000-10, K=6", "loadavg_1min": [load0, load1]}
+    out.write_text(json.dumps({**meta, "cpus": os.cpu_count(), "rows": rows}, indent=2))
     print(f"wrote {out}")
 
 

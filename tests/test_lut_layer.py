@@ -65,6 +65,8 @@ def test_efd_weights_every_entry() -> None:
 def test_fused_layer_matches_reference(mode: str, batch: int) -> None:
     """The numba kernel path (feature-major) equals gather + lut_lookup in values and gradients."""
     layer = LUTLayer(50, 40, 6, grad=mode, seed=3)
+    with torch.no_grad():
+        layer.tables.mul_(1.5)  # entries outside [-1, 1] exercise the straight-through window
     x = torch.randint(0, 2, (batch, 50)).float().requires_grad_(True)
     y = layer(x)
     up = torch.randn_like(y)
@@ -135,3 +137,43 @@ def test_bad_arguments() -> None:
         lut_forward(torch.zeros(2, 3, 2), torch.zeros(3, 8))
     with pytest.raises(LutnnError, match="connectivity"):
         LUTLayer(10, 4, 2, connectivity="nearest")
+
+
+def _fused_step(layer: LUTLayer, x: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    xt = x.t().contiguous().requires_grad_(True)
+    layer.tables.grad = None
+    y = layer.forward_t(xt)
+    (y * up).sum().backward()
+    return y.detach(), xt.grad.clone(), layer.tables.grad.clone()
+
+
+@pytest.mark.parametrize("k", [3, 6])
+@pytest.mark.parametrize("mode", ["efd", "fd"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_numba_kernels_match_torch_ops(monkeypatch: pytest.MonkeyPatch, k: int, mode: str, parallel: bool) -> None:
+    """Compiled kernels (serial and parallel) equal the torch-op path, including the STE window |v| <= 1."""
+    import lutnn.nn.lut as lut_mod
+
+    torch.manual_seed(k)
+    layer = LUTLayer(30, 50, k, grad=mode, seed=k)
+    with torch.no_grad():
+        layer.tables.mul_(1.6)  # some entries outside [-1, 1]: their gradient is masked
+    x = torch.randint(0, 2, (37, 30)).float()
+    up = torch.randn(50, 37)
+    monkeypatch.setattr(lut_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
+    y, gx, gt = _fused_step(layer, x, up)
+    assert torch.all(gt[layer.tables.detach().abs() > 1] == 0) and gt.abs().sum() > 0
+    monkeypatch.setattr(lut_mod, "_use_numba", lambda *a: False)
+    y2, gx2, gt2 = _fused_step(layer, x, up)
+    torch.testing.assert_close(y, y2, rtol=0, atol=0)
+    torch.testing.assert_close(gt, gt2, rtol=0, atol=0)
+    torch.testing.assert_close(gx, gx2, rtol=1e-6, atol=1e-6)
+
+
+def test_fused_layer_input_dtypes_agree() -> None:
+    """uint8, float32 and float64 0/1 inputs give the same outputs."""
+    layer = LUTLayer(40, 24, 6, seed=2)
+    x = torch.randint(0, 2, (40, 19))
+    ys = [layer.forward_t(x.to(dt)).detach() for dt in (torch.uint8, torch.float32, torch.float64)]
+    torch.testing.assert_close(ys[0], ys[1], rtol=0, atol=0)
+    torch.testing.assert_close(ys[0], ys[2], rtol=0, atol=0)

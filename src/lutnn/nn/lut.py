@@ -47,65 +47,157 @@ GRAD_MODES = ("efd", "fd", "multilinear")
 
 
 # ---------------------------------------------------------------- compiled CPU kernels
-# Node-major loops with uint8 addresses: forward and table gradients run in parallel over nodes,
-# the input gradient in parallel over batch halves (no write races, no atomics).
-def _nb_forward_py(xb, conn, tables, addr, out):  # pragma: no cover - compiled
+# Layout: feature-major ``[rows, batch]`` float32/uint8 arrays, one uint8 address per node and
+# sample. Forward, table gradient and input-gradient tables run in parallel over nodes; the
+# input gradient scatters into ``gx`` rows, so it runs in parallel over batch slices (each
+# thread owns a column range: no write races, no atomics, no per-thread copies to reduce).
+# The straight-through binarisation of a node's output (``v > 0`` forward, gradient masked to
+# ``|v| <= 1``) is fused in, so the backward pass keeps only the addresses.
+def _nb_forward_py(x, conn, tables, addr, out):  # pragma: no cover - compiled
     n, k = conn.shape
-    bsz = xb.shape[1]
+    bsz = x.shape[1]
     for i in numba.prange(n):
         a = addr[i]
+        row = x[conn[i, 0]]
         for b in range(bsz):
-            a[b] = 0
-        for j in range(k):
-            row = xb[conn[i, j]]
+            a[b] = np.uint8(row[b] > 0.5)
+        for j in range(1, k):
+            row = x[conn[i, j]]
+            s = np.uint8(j)
             for b in range(bsz):
-                a[b] |= row[b] << j
+                a[b] |= np.uint8(row[b] > 0.5) << s
         t = tables[i]
         o = out[i]
-        for b in range(bsz):
-            o[b] = t[a[b]]
+        if t.shape[0] <= 64:  # K <= 6: the thresholded table as one word, a shift per sample
+            bits = np.uint64(0)
+            for m in range(t.shape[0]):
+                if t[m] > 0:
+                    bits |= np.uint64(1) << np.uint64(m)
+            for b in range(bsz):
+                o[b] = np.float32((bits >> np.uint64(a[b])) & np.uint64(1))
+        else:
+            for b in range(bsz):
+                o[b] = np.float32(1.0) if t[a[b]] > 0 else np.float32(0.0)
 
 
-def _nb_grad_tables_py(addr, g, gt):  # pragma: no cover - compiled
+def _nb_grad_tables_py(addr, tables, g, gt, gm, keep):  # pragma: no cover - compiled
     n, bsz = addr.shape
     for i in numba.prange(n):
-        for m in range(gt.shape[1]):
-            gt[i, m] = 0.0
+        t = tables[i]
+        r = gt[i]
+        for m in range(r.shape[0]):
+            r[m] = 0.0
+        a = addr[i]
+        gi = g[i]
         for b in range(bsz):
-            gt[i, addr[i, b]] += g[i, b]
+            ab = a[b]
+            w = gi[b] * (np.float32(1.0) if abs(t[ab]) <= 1 else np.float32(0.0))  # STE window
+            r[ab] += w
+            if keep:
+                gm[i, b] = w
 
 
-def _nb_grad_inputs_py(addr, conn, gtab, g, gx, n_chunks):  # pragma: no cover - compiled
+def _nb_diffs_py(tables, k, d):  # pragma: no cover - compiled
+    n = tables.shape[0]
+    half = d.shape[1]
+    one = np.float32(1.0)
+    for i in numba.prange(n):
+        t = tables[i]
+        for j in range(k):
+            low = (1 << j) - 1
+            r = d[i * k + j]
+            for p in range(half):
+                a0 = (p & low) | ((p >> j) << (j + 1))
+                r[p] = min(max(t[a0 | (1 << j)], -one), one) - min(max(t[a0], -one), one)
+
+
+def _nb_expand_py(e, k, gtab):  # pragma: no cover - compiled
+    n, m, _ = gtab.shape
+    half = m // 2
+    # src[a*k + j]: where gtab[i, a, j] sits among node i's k*half difference entries
+    src = np.empty(m * k, np.int64)
+    for a in range(m):
+        for j in range(k):
+            src[a * k + j] = j * half + ((a & ((1 << j) - 1)) | ((a >> (j + 1)) << j))
+    ef = e.reshape(-1)
+    gf = gtab.reshape(-1)
+    for i in numba.prange(n):
+        base_e = i * k * half
+        base_g = i * m * k
+        for q in range(m * k):
+            gf[base_g + q] = ef[base_e + src[q]]
+
+
+def _nb_grad_inputs_py(addr, conn, gtab, gm, gx, n_chunks):  # pragma: no cover - compiled
     n, k = conn.shape
+    bsz = addr.shape[1]
+    chunk = (bsz + n_chunks - 1) // n_chunks
+    flat = gx.reshape(-1)
+    for c in numba.prange(n_chunks):
+        b0 = c * chunk
+        b1 = min(bsz, b0 + chunk)
+        off = np.empty(k, np.int64)
+        for f in range(gx.shape[0]):
+            for b in range(b0, b1):
+                gx[f, b] = 0.0
+        for i in range(n):
+            a = addr[i]
+            w = gm[i]
+            gi = gtab[i]
+            for j in range(k):
+                off[j] = conn[i, j] * bsz
+            for b in range(b0, b1):
+                row = gi[a[b]]
+                wb = w[b]
+                for j in range(k):
+                    flat[off[j] + b] += row[j] * wb
+
+
+def _nb_grad_inputs6_py(addr, conn, gtab, gm, gx, n_chunks):  # pragma: no cover - compiled
+    # K = 6 unrolled: six gx rows updated per sample with the address's gradient row
+    n = conn.shape[0]
     bsz = addr.shape[1]
     chunk = (bsz + n_chunks - 1) // n_chunks
     for c in numba.prange(n_chunks):
         b0 = c * chunk
         b1 = min(bsz, b0 + chunk)
-        for b in range(b0, b1):
-            for f in range(gx.shape[0]):
+        for f in range(gx.shape[0]):
+            for b in range(b0, b1):
                 gx[f, b] = 0.0
         for i in range(n):
+            a = addr[i]
+            w = gm[i]
             gi = gtab[i]
-            ai = addr[i]
-            g_i = g[i]
-            ci = conn[i]
+            r0, r1, r2 = gx[conn[i, 0]], gx[conn[i, 1]], gx[conn[i, 2]]
+            r3, r4, r5 = gx[conn[i, 3]], gx[conn[i, 4]], gx[conn[i, 5]]
             for b in range(b0, b1):
-                a = ai[b]
-                gg = g_i[b]
-                for j in range(k):
-                    gx[ci[j], b] += gi[a, j] * gg
+                row = gi[a[b]]
+                wb = w[b]
+                r0[b] += row[0] * wb
+                r1[b] += row[1] * wb
+                r2[b] += row[2] * wb
+                r3[b] += row[3] * wb
+                r4[b] += row[4] * wb
+                r5[b] += row[5] * wb
 
 
 _PAR = {"parallel": True, "cache": True, "fastmath": True}
 _SER = {"cache": True, "fastmath": True}
+_KERNEL_FUNCS = (
+    _nb_forward_py,
+    _nb_grad_tables_py,
+    _nb_diffs_py,
+    _nb_expand_py,
+    _nb_grad_inputs_py,
+    _nb_grad_inputs6_py,
+)
 # parallel kernels for big layers; serial ones where thread start-up and synchronisation would
-# cost more than the work (small layers or batches, or cores shared with other processes)
+# cost more than the work (small layers or batches)
 _KERNELS = {
-    True: tuple(numba.njit(**_PAR)(f) for f in (_nb_forward_py, _nb_grad_tables_py, _nb_grad_inputs_py)),
-    False: tuple(numba.njit(**_SER)(f) for f in (_nb_forward_py, _nb_grad_tables_py, _nb_grad_inputs_py)),
+    True: tuple(numba.njit(**_PAR)(f) for f in _KERNEL_FUNCS),
+    False: tuple(numba.njit(**_SER)(f) for f in _KERNEL_FUNCS),
 }
-PARALLEL_MIN_WORK = 1 << 20  # node-samples per call below which the serial kernels run
+PARALLEL_MIN_WORK = 1 << 18  # node-samples per call below which the serial kernels run
 
 
 def _kernels(work: int) -> tuple:
@@ -260,11 +352,31 @@ def _smooth_table_grad(gt: torch.Tensor, k: int, smooth: float) -> torch.Tensor:
     return gt @ _hamming_kernel(k, float(smooth)).to(gt.device, gt.dtype)
 
 
-class _FusedLayer(torch.autograd.Function):
-    """A whole layer in feature-major layout: ``x [F, B]`` 0/1 → ``tables[i, address]`` as ``[n, B]``.
+@functools.lru_cache(maxsize=16)
+def _efd_weights_np(k: int) -> np.ndarray:
+    return efd_weights(k).numpy()
 
-    Only the uint8 addresses are kept for the backward pass (one byte per node and sample). On
-    CPU the loops are compiled numba kernels; elsewhere (GPU) the same steps run as torch ops.
+
+def _nb_input_grad_table(t32: np.ndarray, k: int, mode: str) -> np.ndarray:
+    """``float32 [n, 2**K, K]`` input-gradient table (same values as :func:`_input_grad_table`), compiled."""
+    n = t32.shape[0]
+    kern = _kernels(n << k)
+    d = np.empty((n * k, 1 << (k - 1)), np.float32)
+    kern[2](t32, k, d)
+    if mode == "efd":  # smooth the differences along input j over the other bits (one matmul)
+        d = torch.from_numpy(d).mm(efd_weights(k)).numpy()
+    gtab = np.empty((n, 1 << k, k), np.float32)
+    kern[3](d, k, gtab)
+    return gtab
+
+
+class _FusedLayer(torch.autograd.Function):
+    """A whole layer in feature-major layout: ``x [F, B]`` 0/1 → ``tables[i, address] > 0`` as ``[n, B]``.
+
+    The output is binarised with a straight-through gradient (:func:`binarize_ste` fused in:
+    the gradient passes where ``|tables[i, address]| <= 1``). Only the uint8 addresses are kept
+    for the backward pass (one byte per node and sample). On CPU the loops are compiled numba
+    kernels; elsewhere (GPU) the same steps run as torch ops.
     """
 
     @staticmethod
@@ -272,21 +384,20 @@ class _FusedLayer(torch.autograd.Function):
         ctx, x: torch.Tensor, conn: torch.Tensor, tables: torch.Tensor, mode: str, smooth: float = 0.0
     ) -> torch.Tensor:
         k = conn.shape[1]
-        xb = x if x.dtype == torch.uint8 else (x > 0.5).to(torch.uint8)
-        adt = torch.uint8 if k <= 8 else torch.int16
+        n, bsz = conn.shape[0], x.shape[1]
         if _use_numba(x, tables):
+            xb = x if x.dtype in (torch.uint8, torch.float32) else (x > 0.5).to(torch.uint8)
             t = tables.detach().float().contiguous()
-            addr = torch.empty(conn.shape[0], x.shape[1], dtype=adt)
-            out = torch.empty(conn.shape[0], x.shape[1], dtype=torch.float32)
-            _kernels(conn.shape[0] * x.shape[1])[0](
-                xb.contiguous().numpy(), conn.numpy(), t.numpy(), addr.numpy(), out.numpy()
-            )
+            addr = torch.empty(n, bsz, dtype=torch.uint8)
+            out = torch.empty(n, bsz, dtype=torch.float32)
+            _kernels(n * bsz)[0](xb.contiguous().numpy(), conn.numpy(), t.numpy(), addr.numpy(), out.numpy())
             out = out.to(tables.dtype)
         else:
+            xb = x if x.dtype == torch.uint8 else (x > 0.5).to(torch.uint8)
             addr = xb.index_select(0, conn[:, 0]).clone()
             for j in range(1, k):
                 addr |= xb.index_select(0, conn[:, j]) << j
-            out = torch.gather(tables, 1, addr.long())
+            out = (torch.gather(tables, 1, addr.long()) > 0).to(tables.dtype)
         ctx.save_for_backward(addr, conn, tables)
         ctx.mode = mode
         ctx.smooth = smooth
@@ -297,30 +408,35 @@ class _FusedLayer(torch.autograd.Function):
     def backward(ctx, g: torch.Tensor):  # type: ignore[override]
         addr, conn, tables = ctx.saved_tensors
         k = conn.shape[1]
-        g = g.contiguous()
+        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[2]
         gx = gt = None
         if _use_numba(g, tables):
-            g32 = g.float()
-            if ctx.needs_input_grad[2]:
-                gt = torch.empty(tables.shape, dtype=torch.float32)
-                _kernels(addr.numel())[1](addr.numpy(), g32.numpy(), gt.numpy())
-                gt = _smooth_table_grad(gt, k, ctx.smooth).to(tables.dtype)
-            if ctx.needs_input_grad[0]:
-                gtab = _input_grad_table(tables, k, ctx.mode).float().contiguous()
-                gx = torch.empty(ctx.in_rows, g.shape[1], dtype=torch.float32)
-                n_chunks = max(1, min(numba.get_num_threads(), g.shape[1] // 16))
-                _kernels(addr.numel())[2](addr.numpy(), conn.numpy(), gtab.numpy(), g32.numpy(), gx.numpy(), n_chunks)
-                gx = gx.to(g.dtype)
+            kern = _kernels(addr.numel())
+            t32 = tables.detach().float().contiguous().numpy()
+            g32 = g.float().contiguous().numpy()
+            gt32 = np.empty(t32.shape, np.float32)
+            gm = np.empty(g32.shape, np.float32) if need_x else np.empty((1, 1), np.float32)
+            kern[1](addr.numpy(), t32, g32, gt32, gm, need_x)
+            if need_t:
+                gt = _smooth_table_grad(torch.from_numpy(gt32), k, ctx.smooth).to(tables.dtype)
+            if need_x:
+                gtab = _nb_input_grad_table(t32, k, ctx.mode)
+                gx32 = np.empty((ctx.in_rows, g32.shape[1]), np.float32)
+                n_chunks = max(1, min(numba.get_num_threads(), g32.shape[1] // 16))
+                kern[5 if k == 6 else 4](addr.numpy(), conn.numpy(), gtab, gm, gx32, n_chunks)
+                gx = torch.from_numpy(gx32).to(g.dtype)
             return gx, None, gt, None, None
         idx = addr.long()
-        if ctx.needs_input_grad[2]:
-            gt = _smooth_table_grad(torch.zeros_like(tables).scatter_add_(1, idx, g), k, ctx.smooth)
-        if ctx.needs_input_grad[0]:
+        v = torch.gather(tables.detach(), 1, idx)
+        gm_t = g * (v.abs() <= 1).to(g.dtype)  # the straight-through window of the binarised output
+        if need_t:
+            gt = _smooth_table_grad(torch.zeros_like(tables).scatter_add_(1, idx, gm_t), k, ctx.smooth)
+        if need_x:
             gtab = _input_grad_table(tables, k, ctx.mode)  # [n, 2**K, K]
             gx = torch.zeros(ctx.in_rows, g.shape[1], dtype=g.dtype, device=g.device)
             for j in range(k):
                 gj = torch.gather(gtab[:, :, j], 1, idx)
-                gj.mul_(g)
+                gj.mul_(gm_t)
                 gx.index_add_(0, conn[:, j], gj)
         return gx, None, gt, None, None
 
@@ -449,7 +565,7 @@ class LUTLayer(nn.Module):
             return _FusedLayer.apply(xt, self.conn, hard, "fd").to(
                 xt.dtype if xt.is_floating_point() else torch.float32
             )
-        return binarize_ste(_FusedLayer.apply(xt, self.conn, self.tables, self.grad, self.smooth))
+        return _FusedLayer.apply(xt, self.conn, self.tables, self.grad, self.smooth)
 
     def _forward_gathered(self, x: torch.Tensor) -> torch.Tensor:
         xk = self.gather_inputs(x)
