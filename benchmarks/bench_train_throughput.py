@@ -10,6 +10,11 @@ because other processes on a shared machine inflate wall times. Memory per sampl
 the bytes of every batch-sized tensor that autograd saves for the backward pass (hooked), and
 the peak RSS growth of the whole step.
 
+Threads: torch and numba each bring their own OpenMP runtime, and with the default (active)
+wait policy each one's idle workers spin while the other's run. On a machine shared with other
+jobs, ``OMP_WAIT_POLICY=PASSIVE`` or ``--torch-threads 1`` (torch only runs the head, the loss
+and Adam) keeps them from competing; the JSON records both settings.
+
     .venv/bin/python benchmarks/bench_train_throughput.py [--threads 2] [--batch 256 1024] [--steps 8]
 """
 
@@ -100,13 +105,15 @@ def measure(mode: str, batch: int, steps: int, widths=(8000, 8000), n_in: int = 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="numba threads (the LUT kernels)")
+    ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (default: --threads)")
     ap.add_argument("--batch", type=int, nargs="+", default=[256, 1024])
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--no-multilinear", action="store_true", help="skip the (slow) multilinear row")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "train_throughput.json"))
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    torch_threads = a.torch_threads or a.threads
+    torch.set_num_threads(torch_threads)
     numba.set_num_threads(a.threads)
     load0 = os.getloadavg()[0]
     rows = []
@@ -118,7 +125,7 @@ def main() -> None:
         rows.append(measure("multilinear", 64, max(2, a.steps // 2)))
         print(rows[-1], flush=True)
     load1 = os.getloadavg()[0]
-    print(f"\n784→8000→8000→10 LUT6 network, forward+backward+Adam, {a.threads} threads")
+    print(f"\n784→8000→8000→10 LUT6 network, forward+backward+Adam, {a.threads} numba / {torch_threads} torch threads")
     print(f"load average (1 min) {load0:.1f} at start, {load1:.1f} at end on {os.cpu_count()} CPUs")
     print(
         f"{'mode':20s} {'batch':>6s} {'best ms':>8s} {'median':>8s} {'cpu ms':>8s} {'LUT-samples/s':>14s} {'saved B/sample':>15s}"
@@ -130,7 +137,15 @@ def main() -> None:
         )
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"threads": a.threads, "model": "784-8000-8000-10, K=6", "loadavg_1min": [load0, load1]}
+    meta = {
+        "threads": a.threads,
+        "torch_threads": torch_threads,
+        "numba_threading_layer": numba.threading_layer(),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
+        "avx512_kernel": lut_mod.USE_AVX512,
+        "model": "784-8000-8000-10, K=6",
+        "loadavg_1min": [load0, load1],
+    }
     out.write_text(json.dumps({**meta, "cpus": os.cpu_count(), "rows": rows}, indent=2))
     print(f"wrote {out}")
 

@@ -177,3 +177,23 @@ def test_fused_layer_input_dtypes_agree() -> None:
     ys = [layer.forward_t(x.to(dt)).detach() for dt in (torch.uint8, torch.float32, torch.float64)]
     torch.testing.assert_close(ys[0], ys[1], rtol=0, atol=0)
     torch.testing.assert_close(ys[0], ys[2], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("batch", [5, 16, 45])
+def test_avx512_input_gradient_is_bit_identical(monkeypatch: pytest.MonkeyPatch, parallel: bool, batch: int) -> None:
+    """The AVX-512 permute kernel (K=6) gives exactly the portable kernel's input gradient, tails included."""
+    import lutnn.nn.lut as lut_mod
+
+    if not lut_mod.HAS_AVX512:
+        pytest.skip("host has no AVX-512 (the portable kernel runs there)")
+    layer = LUTLayer(70, 64, 6, grad="efd", seed=4)
+    x = torch.randint(0, 2, (batch, 70)).float()
+    up = torch.randn(64, batch)
+    monkeypatch.setattr(lut_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
+    res = []
+    for use in (True, False):
+        monkeypatch.setattr(lut_mod, "USE_AVX512", use)
+        res.append(_fused_step(layer, x, up))
+    for a, b in zip(*res, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -25,6 +25,10 @@ import functools
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 from torch import nn
 
 from lutnn.errors import LutnnError
@@ -112,8 +116,10 @@ def _nb_diffs_py(tables, k, d):  # pragma: no cover - compiled
 
 
 def _nb_expand_py(e, k, gtab):  # pragma: no cover - compiled
-    n, m, _ = gtab.shape
-    half = m // 2
+    # gtab [n, 2**K, K] from e [n*K, 2**(K-1)]
+    n = e.shape[0] // k
+    half = e.shape[1]
+    m = 2 * half
     # src[a*k + j]: where gtab[i, a, j] sits among node i's k*half difference entries
     src = np.empty(m * k, np.int64)
     for a in range(m):
@@ -181,6 +187,103 @@ def _nb_grad_inputs6_py(addr, conn, gtab, gm, gx, n_chunks):  # pragma: no cover
                 r5[b] += row[5] * wb
 
 
+def _host_has_avx512() -> bool:
+    """True when numba compiles for this host and the host has AVX-512F (for the permute kernel)."""
+    try:
+        import llvmlite.binding as llvm
+
+        return numba.config.CPU_NAME is None and "+avx512f" in llvm.get_host_cpu_features().flatten()
+    except Exception:  # pragma: no cover - exotic llvmlite builds
+        return False
+
+
+HAS_AVX512 = _host_has_avx512()
+
+
+@intrinsic
+def _lookup_fma16(typingctx, r, rb, tab, toff, a, w, b, j):  # pragma: no cover - compiled
+    """``r[rb:rb+16] += tab[toff + other(a[b:b+16], j)] * w[b:b+16]`` with one ``vpermi2ps`` (AVX-512).
+
+    ``tab[toff:toff+32]`` holds input j's derivative for each value of the other 5 address bits;
+    ``other(a, j)`` drops bit j of the address ``a``.
+    """
+    sig = types.void(r, rb, tab, toff, a, w, b, j)
+    lanes = 16
+
+    def codegen(context, builder, signature, args):
+        arrs = [context.make_array(signature.args[q])(context, builder, args[q]) for q in (0, 2, 4, 5)]
+        ra, ta, aa, wa = (x.data for x in arrs)
+        rb_, toff_, b_ = args[1], args[3], args[6]
+        f32, i32 = ir.FloatType(), ir.IntType(32)
+        vf, vi32 = ir.VectorType(f32, lanes), ir.VectorType(i32, lanes)
+        vfp = vf.as_pointer()
+
+        def splat(v):
+            v = builder.insert_element(ir.Constant(vi32, ir.Undefined), v, ir.Constant(i32, 0))
+            return builder.shuffle_vector(v, ir.Constant(vi32, ir.Undefined), ir.Constant(vi32, [0] * lanes))
+
+        tp = builder.gep(ta, [toff_])
+        lo = builder.load(builder.bitcast(tp, vfp), align=4)
+        hi = builder.load(builder.bitcast(builder.gep(tp, [ir.Constant(ir.IntType(64), lanes)]), vfp), align=4)
+        vi8p = ir.VectorType(ir.IntType(8), lanes).as_pointer()
+        idx = builder.zext(builder.load(builder.bitcast(builder.gep(aa, [b_]), vi8p), align=1), vi32)
+        jj = builder.trunc(args[7], i32)
+        low = builder.sub(builder.shl(ir.Constant(i32, 1), jj), ir.Constant(i32, 1))
+        upper = builder.shl(builder.lshr(idx, splat(builder.add(jj, ir.Constant(i32, 1)))), splat(jj))
+        other = builder.or_(builder.and_(idx, splat(low)), upper)
+        perm = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vf, [vf, vi32, vf]), "llvm.x86.avx512.vpermi2var.ps.512"
+        )
+        val = builder.call(perm, [lo, other, hi])  # 32-entry lookup: bit 4 of the index picks hi
+        vw = builder.load(builder.bitcast(builder.gep(wa, [b_]), vfp), align=4)
+        rp = builder.bitcast(builder.gep(ra, [rb_]), vfp)
+        prod = builder.fmul(val, vw, flags=("fast",))
+        builder.store(builder.fadd(builder.load(rp, align=4), prod, flags=("fast",)), rp, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _nb_grad_inputs6_avx512_py(addr, conn, e, gm, gx, n_chunks):  # pragma: no cover - compiled
+    # K = 6 with 16-lane lookups in the compact per-input tables e [n*K, 32] (no [n, 64, K]
+    # expansion): the same sums in the same order as _nb_grad_inputs6_py, so bit-identical
+    n, k = conn.shape
+    bsz = addr.shape[1]
+    half = e.shape[1]
+    chunk = ((bsz + n_chunks - 1) // n_chunks + 15) // 16 * 16  # slices start on a lane boundary
+    flat = gx.reshape(-1)
+    ef = e.reshape(-1)
+    for c in numba.prange(n_chunks):
+        b0 = min(bsz, c * chunk)
+        b1 = min(bsz, b0 + chunk)
+        for f in range(gx.shape[0]):
+            for b in range(b0, b1):
+                gx[f, b] = 0.0
+        bv = b0 + (b1 - b0) // 16 * 16
+        for i in range(n):
+            a = addr[i]
+            w = gm[i]
+            for j in range(k):
+                ro = conn[i, j] * bsz
+                to = (i * k + j) * half
+                low = (1 << j) - 1
+                for b in range(b0, bv, 16):
+                    _lookup_fma16(flat, ro + b, ef, to, a, w, b, j)
+                for b in range(bv, b1):
+                    ab = a[b]
+                    flat[ro + b] += ef[to + ((ab & low) | ((ab >> (j + 1)) << j))] * w[b]
+
+
+_AVX512_KERNELS: dict = {}
+
+
+def _avx512_kernel(parallel: bool):
+    """The AVX-512 K=6 input-gradient kernel, compiled on first use (only ever on AVX-512 hosts)."""
+    if parallel not in _AVX512_KERNELS:
+        _AVX512_KERNELS[parallel] = numba.njit(**(_PAR if parallel else _SER))(_nb_grad_inputs6_avx512_py)
+    return _AVX512_KERNELS[parallel]
+
+
 _PAR = {"parallel": True, "cache": True, "fastmath": True}
 _SER = {"cache": True, "fastmath": True}
 _KERNEL_FUNCS = (
@@ -198,10 +301,15 @@ _KERNELS = {
     False: tuple(numba.njit(**_SER)(f) for f in _KERNEL_FUNCS),
 }
 PARALLEL_MIN_WORK = 1 << 18  # node-samples per call below which the serial kernels run
+USE_AVX512 = HAS_AVX512  # set False to run the portable scalar K=6 input-gradient kernel
+
+
+def _parallel(work: int) -> bool:
+    return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
 
 
 def _kernels(work: int) -> tuple:
-    return _KERNELS[work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1]
+    return _KERNELS[_parallel(work)]
 
 
 def _use_numba(*ts: torch.Tensor) -> bool:
@@ -357,14 +465,20 @@ def _efd_weights_np(k: int) -> np.ndarray:
     return efd_weights(k).numpy()
 
 
-def _nb_input_grad_table(t32: np.ndarray, k: int, mode: str) -> np.ndarray:
-    """``float32 [n, 2**K, K]`` input-gradient table (same values as :func:`_input_grad_table`), compiled."""
+def _nb_input_grad_table(t32: np.ndarray, k: int, mode: str, compact: bool = False) -> np.ndarray:
+    """``float32 [n, 2**K, K]`` input-gradient table (same values as :func:`_input_grad_table`), compiled.
+
+    ``compact=True`` returns ``[n*K, 2**(K-1)]`` instead: input j's derivative for each value of
+    the other K-1 address bits (row ``i*K + j``), from which the full table is gathered.
+    """
     n = t32.shape[0]
     kern = _kernels(n << k)
     d = np.empty((n * k, 1 << (k - 1)), np.float32)
     kern[2](t32, k, d)
     if mode == "efd":  # smooth the differences along input j over the other bits (one matmul)
         d = torch.from_numpy(d).mm(efd_weights(k)).numpy()
+    if compact:
+        return d
     gtab = np.empty((n, 1 << k, k), np.float32)
     kern[3](d, k, gtab)
     return gtab
@@ -420,10 +534,15 @@ class _FusedLayer(torch.autograd.Function):
             if need_t:
                 gt = _smooth_table_grad(torch.from_numpy(gt32), k, ctx.smooth).to(tables.dtype)
             if need_x:
-                gtab = _nb_input_grad_table(t32, k, ctx.mode)
                 gx32 = np.empty((ctx.in_rows, g32.shape[1]), np.float32)
                 n_chunks = max(1, min(numba.get_num_threads(), g32.shape[1] // 16))
-                kern[5 if k == 6 else 4](addr.numpy(), conn.numpy(), gtab, gm, gx32, n_chunks)
+                if k == 6 and USE_AVX512:
+                    gtab = _nb_input_grad_table(t32, k, ctx.mode, compact=True)
+                    kern_gx = _avx512_kernel(_parallel(addr.numel()))
+                else:
+                    gtab = _nb_input_grad_table(t32, k, ctx.mode)
+                    kern_gx = kern[5 if k == 6 else 4]
+                kern_gx(addr.numpy(), conn.numpy(), gtab, gm, gx32, n_chunks)
                 gx = torch.from_numpy(gx32).to(g.dtype)
             return gx, None, gt, None, None
         idx = addr.long()
