@@ -213,7 +213,11 @@ class SynthOutcome:
         return int((ar == 2).sum()) if self.flow in ("gates", "aig") else int((ar >= 2).sum())
 
 
-def _abc_cmd(flow: str, k: int) -> str:
+def _abc_cmd(flow: str, k: int, fraig: bool = True) -> str:
+    from lutnn.synth.yosys import ABC_NOFRAIG_SCRIPTS
+
+    if not fraig and flow in ABC_NOFRAIG_SCRIPTS:
+        return _abc_cmd(flow, k) + f" -script {ABC_NOFRAIG_SCRIPTS[flow]}"
     if flow == "gates":
         return f"abc -g {GATE_SET}"
     if flow == "aig":
@@ -245,8 +249,13 @@ def synth_verilog(
     k: int = 6,
     timeout: float | None = 1800,
     workdir: str | Path | None = None,
+    fraig: bool = False,
 ) -> SynthOutcome:
-    """Synthesise Verilog with Yosys (``synth -flatten``) and map with ABC; import the BLIF."""
+    """Synthesise Verilog with Yosys (``synth -flatten``) and map with ABC; import the BLIF.
+
+    ``fraig=False`` (default) skips ABC's SAT sweeping, which stalls for tens of minutes on large
+    adder trees in the WebAssembly ABC (see :data:`lutnn.synth.yosys.ABC_NOFRAIG_SCRIPTS`).
+    """
     _abc_cmd(flow, k)
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="lutnn_arith_") as td:
@@ -254,7 +263,8 @@ def synth_verilog(
         d.mkdir(parents=True, exist_ok=True)
         (d / "in.v").write_text(verilog)
         script = (
-            f"read_verilog in.v\nhierarchy -top {top}\nsynth -flatten -top {top}\n{_abc_cmd(flow, k)}\n"
+            f"read_verilog in.v\nhierarchy -top {top}\nsynth -flatten{'' if fraig else ' -noabc'} -top {top}\n"
+            f"{_abc_cmd(flow, k, fraig)}\n"
             "opt_clean -purge\ntee -q -o stat.json stat -json\nwrite_blif out.blif\n"
         )
         _run_yosys(script, d, timeout, f"yosys ({flow} mapping of {top})")
@@ -266,13 +276,15 @@ def synth_verilog(
     return SynthOutcome(nl, flow, k, time.time() - t0, cells)
 
 
-def synth_netlist(nl: Netlist, flow: str = "lut", k: int = 6, timeout: float | None = 1800) -> SynthOutcome:
+def synth_netlist(
+    nl: Netlist, flow: str = "lut", k: int = 6, timeout: float | None = 1800, fraig: bool = True
+) -> SynthOutcome:
     """Map a netlist (e.g. the truth-table route's wide LUTs) with Yosys/ABC via :func:`lutnn.synth.synthesize`."""
     from lutnn.synth import synthesize
 
     _abc_cmd(flow, k)
     t0 = time.time()
-    r = synthesize(nl, flow=flow, k=k, timeout=timeout, fmax=False)
+    r = synthesize(nl, flow=flow, k=k, timeout=timeout, fmax=False, fraig=fraig)
     if r.netlist is None:
         raise ToolError(f"{nl.name}: the {flow}-mapped netlist could not be read back ({'; '.join(r.report.notes)})")
     return SynthOutcome(r.netlist, flow, k, time.time() - t0, dict(r.report.cells_by_type))
@@ -458,7 +470,7 @@ def compile_and_report(
             if route == "arith":
                 nl = g
         t1 = time.time()
-        lut = synth_netlist(nl, flow="lut", k=k)
+        lut = synth_netlist(nl, flow="lut", k=k, fraig=route != "arith")
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()

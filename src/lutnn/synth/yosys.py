@@ -229,7 +229,23 @@ def _read_back(text: str, source: str) -> Netlist:
 
 
 # ---------------------------------------------------------------------------------------------- flows
-def _flow_script(flow: str, k: int, top: str) -> list[str]:
+#: ABC scripts without Yosys' leading ``&get -n; &fraig -x; &put`` (SAT sweeping), used with
+#: ``fraig=False``: in the WebAssembly ABC that step runs for tens of minutes on adder-heavy
+#: (XOR-rich) datapaths such as the arithmetic compile route's, where ``dc2`` + ``dch`` finish in a minute.
+ABC_NOFRAIG_SCRIPTS = {
+    "lut": "+strash;dc2;dretime;strash;dch,-f;if;mfs2;lutpack,-S,1",
+    "gates": "+strash;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put",
+}
+
+
+def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
+    if not fraig and flow in ABC_NOFRAIG_SCRIPTS:
+        gen = f"-lut {k}" if flow == "lut" else "-g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT"
+        return [
+            f"synth -flatten -noabc -top {top}",
+            f"abc {gen} -script {ABC_NOFRAIG_SCRIPTS[flow]}",
+            "opt_clean -purge",
+        ]
     if flow == "lut":
         return [f"synth -flatten -top {top}", f"abc -lut {k}", "opt_clean -purge"]
     if flow == "gates":
@@ -331,12 +347,14 @@ def synthesize(
     timeout: float | None = None,
     fmax: bool = True,
     keep_dir: str | Path | None = None,
+    fraig: bool = True,
 ) -> SynthResult:
     """Synthesize ``nl`` with Yosys/ABC flow ``flow`` (see module docstring) and read the result back.
 
     ``k`` is the LUT size of the ``lut`` flow (2..16; the vendor flows fix their own). ``fmax``
     runs nextpnr for ice40/ecp5 when it is installed. ``keep_dir`` keeps the scripts, logs and
-    mapped files there instead of a temporary folder.
+    mapped files there instead of a temporary folder. ``fraig=False`` (``lut``/``gates`` flows) skips
+    ABC's SAT sweeping (:data:`ABC_NOFRAIG_SCRIPTS`), which stalls on large adder-heavy datapaths.
     """
     if flow not in FLOWS:
         raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
@@ -370,7 +388,7 @@ def synthesize(
                 "write_json wrapped.json",
             ]
         else:
-            script += _flow_script(flow, k, _CORE)
+            script += _flow_script(flow, k, _CORE, fraig=fraig)
             script += ["tee -q -o stat.json stat -json", "rename -enumerate", "write_blif -param mapped.blif"]
         t0 = time.perf_counter()
         log = run_yosys("\n".join(script), wd, timeout=timeout, what=f"Yosys ({flow} flow)")
