@@ -39,7 +39,15 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(mode: str, batch: int, steps: int, widths=(8000, 8000), n_in: int = 784, torch_ops: bool = False) -> dict:
+def measure(
+    mode: str,
+    batch: int,
+    steps: int,
+    widths=(8000, 8000),
+    n_in: int = 784,
+    torch_ops: bool = False,
+    fused_adam: bool = False,
+) -> dict:
     """Time ``steps`` training steps of the benchmark model; returns one result row."""
     torch.manual_seed(0)
     grad = "multilinear" if mode == "multilinear" else mode
@@ -50,7 +58,7 @@ def measure(mode: str, batch: int, steps: int, widths=(8000, 8000), n_in: int = 
     head = GroupSum(w_in, 10, tau=30.0)
     params = [p for layer in layers for p in layer.parameters()]
     param_ptrs = {p.data_ptr() for p in params}
-    opt = torch.optim.Adam(params, lr=0.01)
+    opt = torch.optim.Adam(params, lr=0.01, fused=fused_adam or None)
     x = torch.randint(0, 2, (batch, n_in)).float()
     y = torch.randint(0, 10, (batch,))
     saved = lut_mod._use_numba
@@ -109,6 +117,7 @@ def main() -> None:
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (default: --threads)")
     ap.add_argument("--batch", type=int, nargs="+", default=[256, 1024])
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--fused-adam", action="store_true", help="torch's fused Adam (train.py uses the default)")
     ap.add_argument("--no-multilinear", action="store_true", help="skip the (slow) multilinear row")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "train_throughput.json"))
     a = ap.parse_args()
@@ -119,7 +128,7 @@ def main() -> None:
     rows = []
     for b in a.batch:
         for mode, tops in (("efd", False), ("fd", False), ("efd", True)):
-            rows.append(measure(mode, b, a.steps, torch_ops=tops))
+            rows.append(measure(mode, b, a.steps, torch_ops=tops, fused_adam=a.fused_adam))
             print(rows[-1], flush=True)
     if not a.no_multilinear:
         rows.append(measure("multilinear", 64, max(2, a.steps // 2)))
@@ -143,6 +152,7 @@ def main() -> None:
         "numba_threading_layer": numba.threading_layer(),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
         "avx512_kernel": lut_mod.USE_AVX512,
+        "fused_adam": a.fused_adam,
         "model": "784-8000-8000-10, K=6",
         "loadavg_1min": [load0, load1],
     }

@@ -101,18 +101,20 @@ def _nb_grad_tables_py(addr, tables, g, gt, gm, keep):  # pragma: no cover - com
                 gm[i, b] = w
 
 
-def _nb_diffs_py(tables, k, d):  # pragma: no cover - compiled
-    n = tables.shape[0]
-    half = d.shape[1]
+def _nb_diffs_py(tables, hi_idx, lo_idx, d):  # pragma: no cover - compiled
+    # d[i*K + j, p] = clamp(t[i, hi]) - clamp(t[i, lo]) with hi/lo the addresses with bit j set/clear
+    n, m = tables.shape
+    q_per_node = hi_idx.shape[0]
+    df = d.reshape(-1)
     one = np.float32(1.0)
     for i in numba.prange(n):
         t = tables[i]
-        for j in range(k):
-            low = (1 << j) - 1
-            r = d[i * k + j]
-            for p in range(half):
-                a0 = (p & low) | ((p >> j) << (j + 1))
-                r[p] = min(max(t[a0 | (1 << j)], -one), one) - min(max(t[a0], -one), one)
+        tc = np.empty(m, np.float32)
+        for a in range(m):
+            tc[a] = min(max(t[a], -one), one)
+        base = i * q_per_node
+        for q in range(q_per_node):
+            df[base + q] = tc[hi_idx[q]] - tc[lo_idx[q]]
 
 
 def _nb_expand_py(e, k, gtab):  # pragma: no cover - compiled
@@ -461,8 +463,12 @@ def _smooth_table_grad(gt: torch.Tensor, k: int, smooth: float) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=16)
-def _efd_weights_np(k: int) -> np.ndarray:
-    return efd_weights(k).numpy()
+def _diff_index(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``int64 [K * 2**(K-1)]`` pairs (bit j set, bit j clear) for row j, column p of a node's differences."""
+    p = np.arange(1 << (k - 1))[None, :]
+    j = np.arange(k)[:, None]
+    lo = (p & ((1 << j) - 1)) | ((p >> j) << (j + 1))
+    return (lo | (1 << j)).reshape(-1).astype(np.int64), lo.reshape(-1).astype(np.int64)
 
 
 def _nb_input_grad_table(t32: np.ndarray, k: int, mode: str, compact: bool = False) -> np.ndarray:
@@ -474,7 +480,7 @@ def _nb_input_grad_table(t32: np.ndarray, k: int, mode: str, compact: bool = Fal
     n = t32.shape[0]
     kern = _kernels(n << k)
     d = np.empty((n * k, 1 << (k - 1)), np.float32)
-    kern[2](t32, k, d)
+    kern[2](t32, *_diff_index(k), d)
     if mode == "efd":  # smooth the differences along input j over the other bits (one matmul)
         d = torch.from_numpy(d).mm(efd_weights(k)).numpy()
     if compact:
