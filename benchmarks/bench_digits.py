@@ -19,16 +19,20 @@ from lutnn.config import load_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(config: Path, out_root: Path, synth: bool, threads: int | None) -> dict:
+def run(config: Path, out_root: Path, synth: bool, threads: int | None, seed: int | None = None) -> dict:
+    """Train, export, verify and synthesise one config (optionally with another seed); one result row."""
     cfg = load_config(config)
     if not synth:
         cfg.export.synth = None
     if threads:
         cfg.train.threads = threads
-    rep = run_pipeline(cfg, out_root / config.stem, title=config.stem)
+    if seed is not None:
+        cfg.train.seed = seed
+    rep = run_pipeline(cfg, out_root / f"{config.stem}_s{cfg.train.seed}", title=config.stem)
     luts, acc, tm = rep["luts"], rep["accuracy"], rep["timings"]
     return {
         "config": str(config.relative_to(ROOT)) if config.is_relative_to(ROOT) else str(config),
+        "seed": cfg.train.seed,
         "dataset": rep["dataset"]["name"],
         "layers": rep["model"]["layers"],
         "encoder": rep["model"]["encoder"],
@@ -43,6 +47,7 @@ def run(config: Path, out_root: Path, synth: bool, threads: int | None) -> dict:
         "design_depth": luts.get("design_depth_synth") or luts["design_depth"],
         "tool": luts["tool"],
         "train_s": tm.get("train_s"),
+        "threads": threads,
         "synth_s": (tm.get("synth_core_s") or 0) + (tm.get("synth_design_s") or 0),
     }
 
@@ -50,7 +55,7 @@ def run(config: Path, out_root: Path, synth: bool, threads: int | None) -> dict:
 def print_table(rows: list[dict], title: str) -> None:
     print(f"\n{title}")
     print(
-        f"{'config':28s} {'acc':>7s} {'core LUT6':>10s} {'whole LUT6':>11s} {'depth':>6s} {'train s':>8s} {'disagree':>9s}"
+        f"{'config':28s} {'seed':>4s} {'acc':>7s} {'core LUT6':>10s} {'whole LUT6':>11s} {'depth':>6s} {'train s':>8s} {'disagree':>9s}"
     )
     for r in rows:
 
@@ -58,11 +63,34 @@ def print_table(rows: list[dict], title: str) -> None:
             return format(v, fmt) if v is not None else "—"
 
         print(
-            f"{r['config']:28s} {100 * r['acc_pytorch']:6.2f}% {f(r['core_lut6'], '10d')} {f(r['design_lut6'], '11d')} "
+            f"{r['config']:28s} {r['seed']:4d} {100 * r['acc_pytorch']:6.2f}% {f(r['core_lut6'], '10d')} {f(r['design_lut6'], '11d')} "
             f"{f(r['design_depth'], '6d')} {r['train_s']:8.1f} {r['disagreements']:9d}"
         )
     if rows and rows[0]["tool"]:
         print(f"LUT counts: {rows[0]['tool']}")
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per config: mean and standard deviation of the test accuracy over seeds, LUT6 range, mean train time."""
+    import statistics
+
+    out = []
+    for cfg in dict.fromkeys(r["config"] for r in rows):
+        rs = [r for r in rows if r["config"] == cfg]
+        accs = [r["acc_pytorch"] for r in rs]
+        luts = [r["design_lut6"] for r in rs if r["design_lut6"] is not None]
+        out.append(
+            {
+                "config": cfg,
+                "seeds": [r["seed"] for r in rs],
+                "acc_mean": statistics.fmean(accs),
+                "acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "design_lut6": f"{min(luts)}..{max(luts)}" if luts else None,
+                "design_lut6_max": max(luts) if luts else None,
+                "train_s_mean": statistics.fmean(r["train_s"] for r in rs),
+            }
+        )
+    return out
 
 
 def main(default_configs: list[str], name: str, title: str) -> None:
@@ -70,16 +98,25 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     ap.add_argument("--config", nargs="+", default=default_configs)
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: each config's own seed)")
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench"))
     a = ap.parse_args()
+    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [None]
     rows = [
-        run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads)
+        run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed)
         for c in a.config
+        for seed in seeds
     ]
     print_table(rows, title)
+    summary = summarize(rows)
+    for s in summary:
+        print(
+            f"{s['config']}: accuracy {100 * s['acc_mean']:.2f}% ± {100 * s['acc_std']:.2f} over seeds {s['seeds']}, "
+            f"whole LUT6 {s['design_lut6']}, train {s['train_s_mean']:.1f} s"
+        )
     out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": name, "rows": rows}, indent=2, default=str))
+    out.write_text(json.dumps({"benchmark": name, "rows": rows, "summary": summary}, indent=2, default=str))
     print(f"wrote {out}")
 
 

@@ -57,6 +57,24 @@ def test_quantile_thresholds_follow_data() -> None:
     assert len(enc.thr) >= 1 and enc.thr.min() >= 1
 
 
+def test_quantile_min_frac_drops_nearly_constant_bits() -> None:
+    # feature 0 is constant, feature 1 is non-zero on 1% of samples, feature 2 spreads evenly
+    n = 1000
+    q = np.zeros((n, 3), dtype=np.int64)
+    q[:10, 1] = 5
+    q[:, 2] = np.arange(n) % 16
+    full = Thermometer.quantile(q, 5, 3)
+    kept = Thermometer.quantile(q, 5, 3, min_frac=0.02)
+    assert set(full.feat.tolist()) == {0, 1, 2}
+    assert set(kept.feat.tolist()) == {2} and kept.n_bits == int((full.feat == 2).sum())
+    bits = kept(torch.from_numpy(q)).numpy()
+    assert np.all((bits.mean(0) >= 0.02) & (bits.mean(0) <= 0.98))
+    with pytest.raises(LutnnError, match="min_frac"):
+        Thermometer.quantile(q, 5, 3, min_frac=0.7)
+    with pytest.raises(LutnnError, match="no useful thresholds"):
+        Thermometer.quantile(q[:, :2], 5, 3, min_frac=0.02)
+
+
 def test_quantizer_maps() -> None:
     x = np.array([[0.0, -1.0], [16.0, 3.0], [8.0, 1.0]])
     qz = FeatureQuantizer.fit(x[:, :1])

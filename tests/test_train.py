@@ -89,6 +89,14 @@ def test_config_files_and_errors(tmp_path) -> None:
         load_config(p)
     with pytest.raises(LutnnError, match="not found"):
         load_config(tmp_path / "missing.toml")
+    for bad, msg in (
+        ("[encoder]\nmin_frac = 0.6\n", "min_frac"),
+        ("[encoder]\nkind = 'pooled'\nmin_frac = -0.1\n", "min_frac"),
+        ("[encoder]\nkind = 'quantil'\n", "pooled"),
+    ):
+        p.write_text(bad)
+        with pytest.raises(LutnnError, match=msg):
+            load_config(p)
     with pytest.raises(LutnnError, match="multiple of the 10 classes"):
         train(small_config(epochs=1, layers=[100, 55]), progress=False)
     with pytest.raises(LutnnError, match="at least 6 inputs"):

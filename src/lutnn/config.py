@@ -42,9 +42,12 @@ class DataConfig:
 
 @dataclass
 class EncoderConfig:
-    kind: str = "thermometer"  # thermometer (uniform) | quantile (distributive) | binary | gray
+    kind: str = "thermometer"  # thermometer (uniform) | quantile (distributive) | pooled | binary | gray
     levels: int = 3  # thresholds per feature (thermometer kinds)
     width: int | None = None  # bits per feature bus; None: integer data keep their range, floats get 8
+    min_frac: float = (
+        0.0  # quantile, pooled: drop threshold bits that are 1 (or 0) on fewer than this fraction of samples
+    )
 
 
 @dataclass
@@ -139,10 +142,12 @@ class RunConfig:
             raise LutnnError(f"{source}: model.grad={m.grad!r} must be efd, fd or multilinear")
         if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0:
             raise LutnnError(f"{source}: train.epochs, train.batch_size and train.lr must be positive")
-        if e.kind not in ("thermometer", "quantile", "binary", "gray"):
-            raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, binary or gray")
+        if e.kind not in ("thermometer", "quantile", "pooled", "binary", "gray"):
+            raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, pooled, binary or gray")
         if e.levels < 1:
             raise LutnnError(f"{source}: encoder.levels={e.levels} must be >= 1")
+        if not 0 <= e.min_frac < 0.5:
+            raise LutnnError(f"{source}: encoder.min_frac={e.min_frac} must be in [0, 0.5) (0 keeps every threshold)")
         x = self.export
         for key in ("synth", "hdl_sim"):
             v = getattr(x, key)

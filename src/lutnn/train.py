@@ -78,7 +78,7 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     ds.validate()
     qz = FeatureQuantizer.fit(ds.x_train, cfg.encoder.width)
     q_train, q_test = qz.transform(ds.x_train), qz.transform(ds.x_test)
-    enc = make_encoder(cfg.encoder.kind, q_train, qz.width, cfg.encoder.levels)
+    enc = make_encoder(cfg.encoder.kind, q_train, qz.width, cfg.encoder.levels, cfg.encoder.min_frac)
     return Prepared(ds, qz, enc, q_train, q_test)
 
 

@@ -188,18 +188,43 @@ class Thermometer(Encoder):
         return Thermometer([t] * n_features, width)
 
     @staticmethod
-    def quantile(q_train: np.ndarray, width: int, levels: int) -> Thermometer:
-        """Thresholds at the training data's quantiles (equal-mass bins), per feature."""
+    def quantile(q_train: np.ndarray, width: int, levels: int, min_frac: float = 0.0) -> Thermometer:
+        """Thresholds at the training data's quantiles (equal-mass bins), per feature.
+
+        ``min_frac > 0`` drops thresholds whose bit is 1 (or 0) on fewer than that fraction of
+        the training samples: nearly constant bits carry no information but cost a comparator.
+        """
         if levels < 1:
             raise LutnnError(f"thermometer levels={levels} must be >= 1")
+        if not 0 <= min_frac < 0.5:
+            raise LutnnError(f"encoder.min_frac={min_frac} must be in [0, 0.5)")
         qs = np.linspace(0, 1, levels + 2)[1:-1]
         ths = []
         for f in range(q_train.shape[1]):
             col = q_train[:, f]
             # a threshold at or below the minimum is always true: move it just above (zero vs non-zero)
             t = np.unique(np.maximum(np.ceil(np.quantile(col, qs, method="linear")), col.min() + 1).astype(np.int64))
-            ths.append(t)
+            ths.append(_informative(col, t, min_frac))
         return Thermometer(ths, width)
+
+    @staticmethod
+    def pooled_quantile(q_train: np.ndarray, width: int, levels: int, min_frac: float = 0.0) -> Thermometer:
+        """The same thresholds for every feature, at the quantiles of all features' non-minimum values pooled.
+
+        Suits images with shift augmentation: a bit means the same on every pixel. ``min_frac``
+        as in :meth:`quantile`.
+        """
+        if levels < 1:
+            raise LutnnError(f"thermometer levels={levels} must be >= 1")
+        if not 0 <= min_frac < 0.5:
+            raise LutnnError(f"encoder.min_frac={min_frac} must be in [0, 0.5)")
+        vals = np.asarray(q_train).reshape(-1)
+        nz = vals[vals > vals.min()]
+        if len(nz) == 0:
+            raise LutnnError("pooled quantile encoder: every training value is the same; use other features")
+        qs = np.linspace(0, 1, levels + 1)[:-1]  # the first threshold separates the minimum from the rest
+        t = np.unique(np.maximum(np.ceil(np.quantile(nz, qs, method="linear")), vals.min() + 1).astype(np.int64))
+        return Thermometer([_informative(q_train[:, f], t, min_frac) for f in range(q_train.shape[1])], width)
 
     @property
     def n_bits(self) -> int:
@@ -218,6 +243,14 @@ class Thermometer(Encoder):
 
     def describe(self) -> dict:
         return {"kind": "thermometer", "bits": self.n_bits}
+
+
+def _informative(col: np.ndarray, t: np.ndarray, min_frac: float) -> np.ndarray:
+    """The thresholds of ``t`` whose bit ``col >= t`` is 1 on at least ``min_frac`` and at most ``1 - min_frac`` of ``col``."""
+    if min_frac <= 0:
+        return t
+    ones = (col[:, None] >= t[None, :]).mean(axis=0)
+    return t[(ones >= min_frac) & (ones <= 1 - min_frac)]
 
 
 class BinaryCode(Encoder):
@@ -268,16 +301,21 @@ class GrayCode(BinaryCode):
         return {"kind": "gray", "bits": self.n_bits}
 
 
-ENCODERS = ("thermometer", "quantile", "binary", "gray")
+ENCODERS = ("thermometer", "quantile", "pooled", "binary", "gray")
 
 
-def make_encoder(kind: str, q_train: np.ndarray, width: int, levels: int = 8) -> Encoder:
-    """Encoder by name: ``thermometer`` (uniform), ``quantile`` (distributive thermometer), ``binary``, ``gray``."""
+def make_encoder(kind: str, q_train: np.ndarray, width: int, levels: int = 8, min_frac: float = 0.0) -> Encoder:
+    """Encoder by name: ``thermometer`` (uniform), ``quantile`` (distributive thermometer), ``binary``, ``gray``.
+
+    ``min_frac`` (quantile only): drop thresholds that are 1 (or 0) on fewer than that fraction of training samples.
+    """
     f = q_train.shape[1]
     if kind == "thermometer":
         return Thermometer.uniform(f, width, levels)
     if kind == "quantile":
-        return Thermometer.quantile(q_train, width, levels)
+        return Thermometer.quantile(q_train, width, levels, min_frac)
+    if kind == "pooled":
+        return Thermometer.pooled_quantile(q_train, width, levels, min_frac)
     if kind == "binary":
         return BinaryCode(f, width)
     if kind == "gray":
