@@ -41,3 +41,17 @@ def test_synth_verilog_default_skips_fraig(flow, tmp_path):
     script = (tmp_path / "run.ys").read_text()
     assert "synth -flatten -noabc" in script and "fraig" not in script
     assert np.array_equal(simulate_buses(out.netlist, {"a": A, "b": B})["s"], A + B)
+
+
+def test_compile_and_report_skips_xilinx_above_limit():
+    from lutnn.compile.arith import compile_and_report
+    from lutnn.nn.quant import QuantMLP, train_qat
+
+    x = np.random.default_rng(0).random((300, 4))
+    m = QuantMLP(4, [3], 2, in_bits=2, in_scale=1 / 3, w_bits=3, act_bits=2, seed=0)
+    train_qat(m, x, (x[:, 0] + x[:, 1] > x[:, 2] + x[:, 3]).astype(int), epochs=5, progress=False)
+    im = m.integer_model()
+    codes = im.quantize_input(x)
+    r = compile_and_report(im, codes, route="arith", gates=False, xilinx_max_luts=0)
+    assert r["luts"] > 0 and r["xilinx"] == {"skipped": f"{r['luts']} LUTs > xilinx_max_luts=0"}
+    assert r["lut_disagreements"]["score_disagreements"] == 0

@@ -431,12 +431,15 @@ def compile_and_report(
     out: str | Path | None = None,
     fmax: bool = False,
     gates: bool = True,
+    xilinx_max_luts: int | None = None,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
     Returns a dict with the disagreement counts (must be 0), 2-input gate count, K-LUT count,
     ``synth_xilinx`` LUT/FF counts, depth, and circuit accuracy when ``labels`` is given. ``out``: write
     the final netlist there (K-LUT-mapped when ``synth``, else as compiled; format from the extension).
+    ``xilinx_max_luts`` skips ``synth_xilinx`` above that many K-LUTs (its ABC9 re-maps every LUT as a
+    mux tree: over 15 min in the WebAssembly Yosys at ~10k LUTs); the skip is recorded.
     """
     from lutnn.compile.neurons import as_integer_model, compile_neurons, count_disagreements
 
@@ -483,7 +486,9 @@ def compile_and_report(
 
             cls = simulate_buses(lut.netlist, input_values(im, codes))["class"]
             res["circuit_acc"] = float((cls == np.asarray(labels)).mean())
-        if xilinx:
+        if xilinx and xilinx_max_luts is not None and lut.count > xilinx_max_luts:
+            res["xilinx"] = {"skipped": f"{lut.count} LUTs > xilinx_max_luts={xilinx_max_luts}"}
+        elif xilinx:
             res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
         nl = lut.netlist
     res["total_s"] = round(time.time() - t0, 1)
