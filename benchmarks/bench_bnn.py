@@ -63,7 +63,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bnn.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    console = Console()
+    console = Console(width=160)
     circuits: list[tuple[str, Netlist]] = [(f"built/{n.name}", n) for n in (majority(9), majority(15), voter())]
     for p in sorted(SHARED.glob("*/*.aig")):
         circuits.append((f"{p.parent.name}/{p.stem}", read_netlist(p)))
