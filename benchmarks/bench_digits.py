@@ -4,7 +4,9 @@ Target (issue): ≥ 97% test accuracy with ≤ 1,000 LUT6 for the whole design, 
 minute on 2 cores. Peers measured on this machine: difflogic 96.9% with 8,000 gates (51 s),
 DWN 96.7% with 3,000 LUT6 (core only, 15 s).
 
-    .venv/bin/python benchmarks/bench_digits.py [--config configs/digits.toml ...] [--no-synth]
+    .venv/bin/python benchmarks/bench_digits.py [--config configs/digits.toml ...] [--seeds 0,1,2]
+    .venv/bin/python benchmarks/bench_digits.py --heads 3,6,7,10   # LUT6 of the popcount/argmax head alone
+    .venv/bin/python benchmarks/bench_digits.py --val --seeds 0,1 --set train.augment=shift   # model selection
 """
 
 from __future__ import annotations
@@ -70,6 +72,68 @@ def print_table(rows: list[dict], title: str) -> None:
         print(f"LUT counts: {rows[0]['tool']}")
 
 
+def validate(config: Path, seeds: list[int], overrides: list[str], threads: int | None) -> list[dict]:
+    """Model selection without the test set: train on 80% of the training split, score the other 20%."""
+    import ast
+
+    from lutnn.data import Dataset, _split, load_dataset
+    from lutnn.train import train
+
+    rows = []
+    for seed in seeds:
+        cfg = load_config(config)
+        for ov in overrides:  # "section.key=value", value a Python literal (or a bare string)
+            key, _, val = ov.partition("=")
+            sec, _, name = key.partition(".")
+            try:
+                v = ast.literal_eval(val)
+            except (ValueError, SyntaxError):
+                v = val
+            setattr(getattr(cfg, sec), name, v)
+        cfg.train.seed = seed
+        if threads:
+            cfg.train.threads = threads
+        cfg.check(str(config))
+        ds = load_dataset(cfg.data.name, cfg.data.path, cfg.data.label)
+        xtr, xva, ytr, yva = _split(ds.x_train, ds.y_train, 0.2, random_state=0)
+        val = Dataset(ds.name, xtr, ytr, xva, yva, ds.n_classes, ds.feature_names, ds.class_names, ds.image_shape)
+        res = train(cfg, progress=False, dataset=val)
+        row = {"config": str(config), "overrides": overrides, "seed": seed, "val_acc": res.test_accuracy}
+        row["train_s"] = res.seconds
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def head_costs(groups: list[int], n_classes: int = 10) -> list[dict]:
+    """Yosys LUT6 of the group-sum head alone (popcount per class, then + argmax) for each group size."""
+    import numpy as np
+
+    from lutnn import circuits
+    from lutnn.netlist import NetlistBuilder
+    from lutnn.synth import synthesize
+
+    out = []
+    for g in groups:
+        row: dict = {"group": g, "last_layer": g * n_classes}
+        for part in ("popcount", "popcount+argmax"):
+            b = NetlistBuilder("head", k=6)
+            rows = np.asarray(b.add_input("h", g * n_classes)).reshape(n_classes, g)
+            counts = [circuits.popcount(b, r) for r in rows]
+            if part == "popcount":
+                for c, bus in enumerate(counts):
+                    b.add_output(f"count{c}", bus)
+            else:
+                b.add_output("class_index", circuits.argmax(b, counts))
+            row[part] = int(synthesize(b.build().sweep(), flow="xilinx", k=6, fmax=False).report.lut_count)
+        print(
+            f"head g={g:2d} ({g * n_classes} last-layer nodes): popcount {row['popcount']} LUT6, "
+            f"with argmax {row['popcount+argmax']} LUT6"
+        )
+        out.append(row)
+    return out
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     """Per config: mean and standard deviation of the test accuracy over seeds, LUT6 range, mean train time."""
     import statistics
@@ -100,7 +164,24 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: each config's own seed)")
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench"))
+    ap.add_argument(
+        "--heads", default=None, help="instead: synthesise the head alone for these group sizes (e.g. 3,6,7,10)"
+    )
+    ap.add_argument("--val", action="store_true", help="instead: validation-split accuracy (no test set, no export)")
+    ap.add_argument("--set", nargs="*", default=[], help="with --val: overrides such as train.augment=shift")
     a = ap.parse_args()
+    if a.val:
+        vs = [int(s) for s in (a.seeds or "0").split(",")]
+        rows = [r for c in a.config for r in validate(ROOT / c, vs, a.set, a.threads)]
+        accs = [r["val_acc"] for r in rows]
+        print(f"validation accuracy {100 * sum(accs) / len(accs):.2f}% over {len(accs)} runs")
+        return
+    if a.heads:
+        res = {"benchmark": f"{name}_heads", "heads": head_costs([int(g) for g in a.heads.split(",")])}
+        out = ROOT / "benchmarks" / "results" / f"{name}_heads.json"
+        out.write_text(json.dumps(res, indent=2))
+        print(f"wrote {out}")
+        return
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [None]
     rows = [
         run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed)
@@ -114,9 +195,10 @@ def main(default_configs: list[str], name: str, title: str) -> None:
             f"{s['config']}: accuracy {100 * s['acc_mean']:.2f}% ± {100 * s['acc_std']:.2f} over seeds {s['seeds']}, "
             f"whole LUT6 {s['design_lut6']}, train {s['train_s_mean']:.1f} s"
         )
+    result = {"benchmark": name, "rows": rows, "summary": summary}
     out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": name, "rows": rows, "summary": summary}, indent=2, default=str))
+    out.write_text(json.dumps(result, indent=2, default=str))
     print(f"wrote {out}")
 
 

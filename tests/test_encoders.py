@@ -23,7 +23,7 @@ def _circuit_bits(enc, width: int, q: np.ndarray) -> np.ndarray:
     return simulate(nl, encode_buses(nl, {f"x{i}": q[:, i] for i in range(q.shape[1])}))
 
 
-@pytest.mark.parametrize("kind", ["thermometer", "quantile", "binary", "gray"])
+@pytest.mark.parametrize("kind", ["thermometer", "quantile", "pooled", "binary", "gray"])
 @pytest.mark.parametrize("width", [3, 5, 8])
 def test_encoder_circuit_equals_torch(kind: str, width: int) -> None:
     rng = np.random.default_rng(width)
@@ -73,6 +73,15 @@ def test_quantile_min_frac_drops_nearly_constant_bits() -> None:
         Thermometer.quantile(q, 5, 3, min_frac=0.7)
     with pytest.raises(LutnnError, match="no useful thresholds"):
         Thermometer.quantile(q[:, :2], 5, 3, min_frac=0.02)
+
+
+def test_pooled_quantile_shares_thresholds() -> None:
+    rng = np.random.default_rng(0)
+    q = np.concatenate([rng.integers(0, 17, (300, 3)), np.zeros((300, 1), np.int64)], axis=1)
+    enc = Thermometer.pooled_quantile(q, 5, 3, min_frac=0.02)
+    per_feature = [enc.thr[enc.feat == f].tolist() for f in range(4)]
+    assert per_feature[0] == per_feature[1] == per_feature[2] and len(per_feature[0]) == 3
+    assert per_feature[3] == []  # the constant feature costs no comparator
 
 
 def test_quantizer_maps() -> None:
