@@ -164,6 +164,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: each config's own seed)")
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench"))
+    ap.add_argument("--out", default=None, help=f"result JSON (default benchmarks/results/{name}.json)")
     ap.add_argument(
         "--heads", default=None, help="instead: synthesise the head alone for these group sizes (e.g. 3,6,7,10)"
     )
@@ -196,7 +197,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
             f"whole LUT6 {s['design_lut6']}, train {s['train_s_mean']:.1f} s"
         )
     result = {"benchmark": name, "rows": rows, "summary": summary}
-    out = ROOT / "benchmarks" / "results" / f"{name}.json"
+    out = Path(a.out) if a.out else ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str))
     print(f"wrote {out}")
