@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--path", default=None, help="the JSC file for jsc / jsc_cernbox")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-fraig", action="store_true", help="K-LUT mapping without ABC's SAT sweeping (faster)")
+    ap.add_argument("--xilinx-max-luts", type=int, default=3000, help="skip synth_xilinx above this many LUT6")
     args = ap.parse_args()
     import torch
 
@@ -52,7 +54,17 @@ def main() -> None:
         codes = im.quantize_input(xte)
         limit = max(12, max(int(L.fan_in().max()) * L.in_bits for L in im.layers))
         t1 = time.time()
-        r = compile_and_report(im, codes, yte, name=f"jsc_{c}", route="tt", limit=limit, gates=False)
+        r = compile_and_report(
+            im,
+            codes,
+            yte,
+            name=f"jsc_{c}",
+            route="tt",
+            limit=limit,
+            gates=False,
+            xilinx_max_luts=args.xilinx_max_luts,
+            fraig=False if args.no_fraig else None,
+        )
         r.update({"config": c, "data": args.data, "train_s": round(train_s, 1), "float_acc": evaluate(m, xte, yte),
                   "compile_to_report_s": round(time.time() - t1, 1), "logicnets_luts": LOGICNETS[c][0],
                   "logicnets_acc_cernbox": LOGICNETS[c][1]})  # fmt: skip
@@ -60,11 +72,12 @@ def main() -> None:
         print(
             f"JSC-{c.upper()} ({args.data}): float {r['float_acc']:.4f} int {r['int_acc']:.4f} circuit {r['circuit_acc']:.4f} "
             f"disagreements {r['compiled_class_disagreements']}/{r['lut_disagreements']['class_disagreements']} "
-            f"LUT6 (ABC) {r['luts']} synth_xilinx LUTs {r['xilinx']['lut_total']} depth {r['lut_depth']} "
+            f"LUT6 (ABC) {r['luts']} synth_xilinx LUTs {r['xilinx'].get('lut_total', '-')} depth {r['lut_depth']} "
             f"compile→report {r['compile_to_report_s']} s (LogicNets {LOGICNETS[c][0]} LUTs)",
             flush=True,
         )
-    (ROOT / "benchmarks" / "results" / "quant_jsc.json").write_text(json.dumps(rows, indent=1, default=str))
+        out = ROOT / "benchmarks" / "results" / f"quant_jsc{'_nofraig' if args.no_fraig else ''}.json"
+        out.write_text(json.dumps(rows, indent=1, default=str))  # after each config: partial results survive
 
 
 if __name__ == "__main__":

@@ -432,6 +432,7 @@ def compile_and_report(
     fmax: bool = False,
     gates: bool = True,
     xilinx_max_luts: int | None = None,
+    fraig: bool | None = None,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -439,7 +440,8 @@ def compile_and_report(
     ``synth_xilinx`` LUT/FF counts, depth, and circuit accuracy when ``labels`` is given. ``out``: write
     the final netlist there (K-LUT-mapped when ``synth``, else as compiled; format from the extension).
     ``xilinx_max_luts`` skips ``synth_xilinx`` above that many K-LUTs (its ABC9 re-maps every LUT as a
-    mux tree: over 15 min in the WebAssembly Yosys at ~10k LUTs); the skip is recorded.
+    mux tree: over 15 min in the WebAssembly Yosys at ~10k LUTs); the skip is recorded. ``fraig``: ABC SAT
+    sweeping in the K-LUT mapping (default: on for "tt", off for "arith"; see :func:`synth_netlist`).
     """
     from lutnn.compile.neurons import as_integer_model, compile_neurons, count_disagreements
 
@@ -473,7 +475,7 @@ def compile_and_report(
             if route == "arith":
                 nl = g
         t1 = time.time()
-        lut = synth_netlist(nl, flow="lut", k=k, fraig=route != "arith")
+        lut = synth_netlist(nl, flow="lut", k=k, fraig=(route != "arith") if fraig is None else fraig)
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()
