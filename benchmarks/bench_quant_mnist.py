@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--w-bits", type=int, default=4, help="weight bits (free in the truth-table route)")
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--gates", action="store_true", help="also map to 2-input gates (slow at this size)")
+    ap.add_argument("--no-fraig", action="store_true", help="skip ABC's SAT sweeping (stalls on large designs)")
     ap.add_argument("--out", default="quant_mnist")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -98,7 +99,17 @@ def main() -> None:
     print(f"float (fake-quant) acc {res['float_acc']:.4f}  integer-model acc {res['int_acc']:.4f}")
     from lutnn.compile.arith import compile_and_report
 
-    res.update(compile_and_report(im, codes_te, yte, name="mnist_hdr", synth=not args.no_synth, gates=args.gates))
+    res.update(
+        compile_and_report(
+            im,
+            codes_te,
+            yte,
+            name="mnist_hdr",
+            synth=not args.no_synth,
+            gates=args.gates,
+            fraig=False if args.no_fraig else None,
+        )
+    )
     (RESULTS / f"{args.out}.json").write_text(json.dumps(res, indent=1, default=str))
     print(json.dumps({k: v for k, v in res.items() if k != "history"}, indent=1, default=str))
 
