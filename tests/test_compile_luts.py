@@ -92,3 +92,17 @@ def test_export_run_verilog_agrees(trained, tmp_path) -> None:
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk["interface"]["inputs"][5]["map"] == "q = clip(floor(x), 0, 31)"
     assert (tmp_path / "design.v").read_text().count("module") >= 1
+
+
+def test_export_run_fails_when_verilog_disagrees(trained, tmp_path, monkeypatch) -> None:
+    """A Verilog-vs-netlist mismatch is an error (with report.json kept for diagnosis), not a statistic."""
+    import lutnn.compile.luts as luts
+    from lutnn.errors import LutnnError
+
+    fake = {"simulator": "icarus", "vectors": 10, "mismatches_vs_netlist": 3, "accuracy": 0.5}
+    monkeypatch.setattr(luts, "_check_verilog", lambda *a, **k: fake)
+    with pytest.raises(LutnnError, match="disagrees with the netlist on 3 of 10"):
+        export_run(
+            trained.model, trained.q_test, trained.prepared.dataset.y_test, tmp_path, synth=None, hdl_sim="icarus"
+        )
+    assert json.loads((tmp_path / "report.json").read_text())["hdl"]["mismatches_vs_netlist"] == 3

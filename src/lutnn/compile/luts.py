@@ -227,6 +227,12 @@ def export_run(
         )
     report["timings"] = {k: round(float(v), 3) for k, v in timings.items()}
     atomic_write(out / "report.json", json.dumps(report, indent=2, default=_json_default))
+    hdl = report.get("hdl") or {}
+    if hdl.get("mismatches_vs_netlist"):
+        raise LutnnError(
+            f"{out / 'design.v'} disagrees with the netlist on {hdl['mismatches_vs_netlist']} of {hdl['vectors']} "
+            f"test vectors in {hdl['simulator']} (see report.json): a Verilog export bug, please report it"
+        )
     return report
 
 
