@@ -54,7 +54,13 @@ def test_thermometer_semantics() -> None:
 def test_quantile_thresholds_follow_data() -> None:
     q = np.concatenate([np.zeros(900), np.arange(100)])[:, None].astype(np.int64)
     enc = Thermometer.quantile(q, 7, 4)
-    assert len(enc.thr) >= 1 and enc.thr.min() >= 1
+    assert len(enc.thr) >= 1 and enc.thr.min() >= 1  # 90% zeros: thresholds at 0 move just above it
+    # uniform data: 3 thresholds at the quartiles, so each bin holds about a quarter of the samples
+    u = np.repeat(np.arange(100), 10)[:, None].astype(np.int64)
+    enc = Thermometer.quantile(u, 7, 3)
+    assert np.allclose(np.sort(enc.thr), [25, 50, 75], atol=1)
+    ones = (u >= np.sort(enc.thr)[None, :]).sum(1)
+    assert np.allclose(np.bincount(ones, minlength=4) / len(u), 0.25, atol=0.02)
 
 
 def test_quantile_min_frac_drops_nearly_constant_bits() -> None:
