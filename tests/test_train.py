@@ -123,3 +123,17 @@ def test_cli_train_writes_run_folder(tmp_path) -> None:
     assert rep["netlist_vs_pytorch"]["disagreements"] == 0
     assert rep["accuracy"]["pytorch"] == rep["accuracy"]["netlist"]
     assert rep["interface"]["inputs"][0]["width"] == 5
+
+
+def test_config_value_types_are_checked(tmp_path) -> None:
+    """A value of the wrong type is one clear error naming section.key, not a TypeError from inside training."""
+    p = tmp_path / "c.toml"
+    p.write_text('[train]\nepochs = "ten"\n')
+    with pytest.raises(LutnnError, match=r"train.epochs = 'ten' must be int"):
+        load_config(p)
+    p.write_text("[model]\ntau = true\n")
+    with pytest.raises(LutnnError, match=r"model.tau = True must be float"):
+        load_config(p)
+    p.write_text("[model]\ntau = 2\n[export]\nsynth = false\n[train]\nlr = 1\n")
+    cfg = load_config(p)  # ints are fine where floats are expected; false switches synthesis off
+    assert cfg.model.tau == 2 and cfg.export.synth is None and cfg.train.lr == 1

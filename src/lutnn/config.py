@@ -126,6 +126,9 @@ class RunConfig:
             bad = sorted(set(val) - known)
             if bad:
                 raise LutnnError(f"{source}: unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
+            for f in dataclasses.fields(cls):
+                if f.name in val:
+                    _check_type(source, name, f, val[f.name])
             kwargs[name] = cls(**val)
         cfg = RunConfig(**kwargs)
         cfg.check(source)
@@ -169,6 +172,23 @@ class RunConfig:
             raise LutnnError(f"{source}: train.optimizer={t.optimizer!r} must be adam, adamw or sgd")
         if t.device not in ("auto", "cpu", "cuda") and not str(t.device).startswith("cuda:"):
             raise LutnnError(f"{source}: train.device={t.device!r} must be auto, cpu or cuda")
+
+
+_SCALARS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _check_type(source: str, section: str, f: dataclasses.Field, v: object) -> None:
+    """Refuse a value of the wrong scalar type (``epochs = "ten"``) with the key named, not a deep TypeError."""
+    parts = [t.strip() for t in str(f.type).split("|")]
+    if v is None and "None" in parts:
+        return
+    allowed = [_SCALARS[t] for t in parts if t in _SCALARS]
+    if len(allowed) != len([t for t in parts if t != "None"]):
+        return  # lists, unions with other types: checked in RunConfig.check
+    ok = any(isinstance(v, ts) and not (isinstance(v, bool) and bool not in ts) for ts in allowed)
+    if not ok:
+        want = " or ".join(t for t in parts if t in _SCALARS)
+        raise LutnnError(f"{source}: {section}.{f.name} = {v!r} must be {want}")
 
 
 def load_config(path: str | Path) -> RunConfig:
