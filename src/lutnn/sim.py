@@ -18,6 +18,7 @@ from lutnn.netlist import Netlist
 
 __all__ = [
     "MAX_EXHAUSTIVE_INPUTS",
+    "check_input_bits",
     "chunk_words_for",
     "decode_buses",
     "encode_buses",
@@ -121,15 +122,20 @@ def simulate_packed(
     return out
 
 
-def _check_bits(nl: Netlist, inputs: np.ndarray) -> np.ndarray:
+def check_input_bits(name: str, n_inputs: int, inputs: np.ndarray, error: type[LutnnError] = LutnnError) -> np.ndarray:
+    """``inputs`` as an array of shape ``[N, n_inputs]`` holding only 0/1, else ``error`` naming ``name``."""
     x = np.asarray(inputs)
-    if x.ndim != 2 or x.shape[1] != nl.n_inputs:
-        raise LutnnError(f"{nl.name}: expected input bits of shape [N, {nl.n_inputs}], got {x.shape}")
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise error(f"{name}: expected input bits of shape [N, {n_inputs}], got {x.shape}")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
-        raise LutnnError(f"{nl.name}: input bits contain NaN or inf")
+        raise error(f"{name}: input bits contain NaN or inf")
     if x.size and not np.isin(x, (0, 1)).all():
-        raise LutnnError(f"{nl.name}: input bits must be 0 or 1")
+        raise error(f"{name}: input bits must be 0 or 1")
     return x
+
+
+def _check_bits(nl: Netlist, inputs: np.ndarray) -> np.ndarray:
+    return check_input_bits(nl.name, nl.n_inputs, inputs)
 
 
 def simulate(nl: Netlist, inputs: np.ndarray) -> np.ndarray:

@@ -225,14 +225,9 @@ def load_bnn(path: str | os.PathLike) -> BNN:
 
 
 def _check_input_bits(bnn: BNN, x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != bnn.n_inputs:
-        raise BNNError(f"{bnn.name}: expected input bits of shape [N, {bnn.n_inputs}], got {x.shape}")
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        raise BNNError(f"{bnn.name}: input bits contain NaN or inf")
-    if x.size and not np.isin(x, (0, 1)).all():
-        raise BNNError(f"{bnn.name}: input bits must be 0 or 1")
-    return x
+    from lutnn.sim import check_input_bits
+
+    return check_input_bits(bnn.name, bnn.n_inputs, x, BNNError)
 
 
 def evaluate_bnn(bnn: BNN, x: np.ndarray) -> np.ndarray:
