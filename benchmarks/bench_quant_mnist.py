@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--no-synth", action="store_true")
     ap.add_argument("--gates", action="store_true", help="also map to 2-input gates (slow at this size)")
     ap.add_argument("--no-fraig", action="store_true", help="skip ABC's SAT sweeping (stalls on large designs)")
+    ap.add_argument("--xilinx-max-luts", type=int, default=3000, help="skip synth_xilinx above this many LUTs")
     ap.add_argument("--out", default="quant_mnist")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -108,6 +109,7 @@ def main() -> None:
             synth=not args.no_synth,
             gates=args.gates,
             fraig=False if args.no_fraig else None,
+            xilinx_max_luts=args.xilinx_max_luts,
         )
     )
     (RESULTS / f"{args.out}.json").write_text(json.dumps(res, indent=1, default=str))
