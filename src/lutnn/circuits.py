@@ -11,7 +11,7 @@ against integer arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -77,6 +77,31 @@ def const_bus(b: NetlistBuilder, value: int, width: int) -> list[int]:
 
 
 # ---------------------------------------------------------------- comparisons with constants
+def _chunk_chain(b: NetlistBuilder, x: list[int], c: int, first: Callable, link: Callable) -> int:
+    """Compare bus ``x`` with constant ``c`` chunk by chunk from the LSB, one LUT per chunk.
+
+    The lowest ``K`` bits give ``first(value, const_chunk)``; each next chunk of ``K-1`` bits and the
+    running result ``r`` give ``link(value, const_chunk, r)`` (K = the builder's LUT size).
+    """
+    k = max(2, b.k)
+    w = len(x)
+    width = min(w, k)
+    lo_c = c & ((1 << width) - 1)
+    r = _lut(b, x[:width], lambda m: first(m, lo_c))
+    pos = width
+    while pos < w:
+        step = min(k - 1, w - pos)
+        mask = (1 << step) - 1
+        cc = (c >> pos) & mask
+        r = _lut(
+            b,
+            [*x[pos : pos + step], r],
+            lambda m, cc=cc, mask=mask, step=step: link(m & mask, cc, (m >> step) & 1),
+        )
+        pos += step
+    return r
+
+
 def ge_const(b: NetlistBuilder, x: Signals, c: int) -> int:
     """``x >= c`` for the unsigned bus ``x`` and integer constant ``c``.
 
@@ -89,22 +114,7 @@ def ge_const(b: NetlistBuilder, x: Signals, c: int) -> int:
         return b.const(1)
     if c >= 1 << w:
         return b.const(0)
-    k = max(2, b.k)
-    first = min(w, k)
-    lo_c = c & ((1 << first) - 1)
-    r = _lut(b, x[:first], lambda m: m >= lo_c)
-    pos = first
-    while pos < w:
-        step = min(k - 1, w - pos)
-        cc = (c >> pos) & ((1 << step) - 1)
-        mask = (1 << step) - 1
-        r = _lut(
-            b,
-            [*x[pos : pos + step], r],
-            lambda m, cc=cc, mask=mask, step=step: (m & mask) > cc or ((m & mask) == cc and (m >> step) & 1),
-        )
-        pos += step
-    return r
+    return _chunk_chain(b, x, c, lambda v, cc: v >= cc, lambda v, cc, r: v > cc or (v == cc and r))
 
 
 def gt_const(b: NetlistBuilder, x: Signals, c: int) -> int:
@@ -130,20 +140,7 @@ def eq_const(b: NetlistBuilder, x: Signals, c: int) -> int:
     w = len(x)
     if c < 0 or c >= 1 << w:
         return b.const(0)
-    k = max(2, b.k)
-    first = min(w, k)
-    lo_c = c & ((1 << first) - 1)
-    r = _lut(b, x[:first], lambda m: m == lo_c)
-    pos = first
-    while pos < w:
-        step = min(k - 1, w - pos)
-        cc = (c >> pos) & ((1 << step) - 1)
-        mask = (1 << step) - 1
-        r = _lut(
-            b, [*x[pos : pos + step], r], lambda m, cc=cc, mask=mask, step=step: (m & mask) == cc and (m >> step) & 1
-        )
-        pos += step
-    return r
+    return _chunk_chain(b, x, c, lambda v, cc: v == cc, lambda v, cc, r: v == cc and r)
 
 
 # ---------------------------------------------------------------- two-bus comparisons
