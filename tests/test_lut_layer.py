@@ -209,3 +209,29 @@ def test_avx512_input_gradient_is_bit_identical(monkeypatch: pytest.MonkeyPatch,
         res.append(_fused_step(layer, x, up))
     for a, b in zip(*res, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_full_learnable_mapping_finds_the_informative_inputs() -> None:
+    """candidates=0 (DWN's learnable mapping): a 2-LUT among 40 inputs finds y = x5 AND x17."""
+    torch.manual_seed(0)
+    layer = LUTLayer(40, 1, 2, connectivity="learned", candidates=0, seed=3)
+    assert layer.mapping.shape == (2, 40)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.05)
+    for _ in range(300):
+        x = torch.randint(0, 2, (64, 40)).float()
+        y = x[:, 5] * x[:, 17]
+        out = layer(x)[:, 0]
+        loss = ((out - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        layer.clamp_()
+    layer.freeze_connectivity()
+    assert sorted(layer.connections()[0].tolist()) == [5, 17]
+    x = torch.randint(0, 2, (256, 40)).float()
+    torch.testing.assert_close(layer.eval()(x)[:, 0], x[:, 5] * x[:, 17])
+
+
+def test_learned_connectivity_rejects_one_candidate() -> None:
+    with pytest.raises(LutnnError, match="candidates=1"):
+        LUTLayer(16, 8, 3, connectivity="learned", candidates=1)

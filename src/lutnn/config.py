@@ -55,7 +55,7 @@ class ModelConfig:
     layers: list[int] = field(default_factory=lambda: [1000, 200])  # nodes per LUT layer
     k: int = 6  # inputs per LUT (2..8; 6 = one LUT6)
     connectivity: str | list[str] = "random"  # random | local | learned, or one per layer
-    candidates: int = 4  # learned connectivity: candidates per fan-in
+    candidates: int = 4  # learned connectivity: candidates per fan-in (0: every input, DWN's learnable mapping)
     freeze_epoch: int | None = None  # learned connectivity: freeze after this many epochs (default: half)
     window: float = 5.0  # local connectivity: receptive field width in pixels
     grad: str = "efd"  # efd | fd | multilinear

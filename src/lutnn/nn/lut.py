@@ -566,6 +566,31 @@ class _FusedLayer(torch.autograd.Function):
         return gx, None, gt, None, None
 
 
+class _LearnedMapping(torch.autograd.Function):
+    """DWN's learnable mapping: ``x [F, B]`` → ``x[argmax(W, 1)]`` as float ``[M, B]``.
+
+    Each of the M fan-ins reads the input its row of ``W [M, F]`` scores highest. The gradient
+    to ``W`` is ``g · (2x − 1)``: a fan-in's score for input j rises when reading j would have
+    moved its value the way the loss wants. The input gradient goes to the chosen inputs only.
+    """
+
+    @staticmethod
+    def forward(ctx, xt: torch.Tensor, w: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        idx = w.detach().argmax(1)
+        ctx.save_for_backward(xt, idx)
+        return xt.index_select(0, idx).to(w.dtype)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):  # type: ignore[override]
+        xt, idx = ctx.saved_tensors
+        gx = gw = None
+        if ctx.needs_input_grad[1]:
+            gw = g @ (xt.to(g.dtype) * 2 - 1).t()
+        if ctx.needs_input_grad[0]:
+            gx = torch.zeros(xt.shape, dtype=g.dtype, device=g.device).index_add_(0, idx, g)
+        return gx, gw
+
+
 class _BinarizeSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
@@ -598,7 +623,8 @@ class LUTLayer(nn.Module):
         connectivity: ``int64 [out_features, k]`` input indices, or a name understood by
             :func:`lutnn.nn.connectivity.make_connectivity` (``"random"``; ``"local"`` needs the
             inputs' ``positions`` and a ``window``; ``"learned"`` trains a choice among
-            ``candidates`` random inputs per fan-in, then :meth:`freeze_connectivity`).
+            ``candidates`` random inputs per fan-in, then :meth:`freeze_connectivity`;
+            ``candidates=0`` makes every input a candidate: DWN's learnable mapping).
         grad: ``"efd"`` (default, DWN's extended finite differences through a hard lookup),
             ``"fd"`` (plain finite differences) or ``"multilinear"`` (soft inputs, LUTNet).
         seed: seeds the random connectivity and the table initialisation.
@@ -616,7 +642,7 @@ class LUTLayer(nn.Module):
         seed: int = 0,
         positions: np.ndarray | None = None,
         window: float = 5.0,
-        candidates: int = 0,
+        candidates: int = 4,
         smooth: float = 0.0,
     ) -> None:
         super().__init__()
@@ -634,8 +660,20 @@ class LUTLayer(nn.Module):
         self.smooth = float(smooth)
         gen = torch.Generator().manual_seed(seed)
         self.learned = isinstance(connectivity, str) and connectivity == "learned"
-        if self.learned:
-            c = max(2, candidates or 4)
+        self.full_mapping = self.learned and (candidates == 0 or candidates >= in_features)
+        if self.full_mapping:
+            # scores [out*k, in]; a faint bump on a random map makes that map the starting choice
+            start = torch.from_numpy(make_connectivity("random", in_features, out_features, k, seed=seed)).long()
+            w = torch.rand(out_features * k, in_features, generator=torch.Generator().manual_seed(seed + 7)) * 1e-3
+            w[torch.arange(out_features * k), start.reshape(-1)] += 1e-3
+            self.mapping = nn.Parameter(w)
+            self.register_buffer("conn", start.clone())
+            self.register_buffer("_ident", torch.arange(out_features * k).view(out_features, k), persistent=False)
+            self.frozen = False
+        elif self.learned:
+            if candidates < 2:
+                raise LutnnError(f"LUTLayer: candidates={candidates} must be >= 2 (or 0: every input is a candidate)")
+            c = candidates
             cand = make_connectivity("random", in_features, out_features * c, k, seed=seed)
             self.register_buffer("candidates", torch.from_numpy(cand).long().view(out_features, c, k).transpose(1, 2))
             self.selection = nn.Parameter(torch.zeros(out_features, k, c))
@@ -656,38 +694,48 @@ class LUTLayer(nn.Module):
         """End learned connectivity: keep each input's most likely candidate from now on."""
         if self.learned and not self.frozen:
             with torch.no_grad():
-                best = self.selection.argmax(-1, keepdim=True)
-                self.conn.copy_(torch.gather(self.candidates, 2, best)[..., 0])
+                self.conn.copy_(self._current_conn())
             self.frozen = True
+
+    def _current_conn(self) -> torch.Tensor:
+        """``[out, k]`` inputs read now: the fixed map, or the learned choice so far."""
+        if not self.learned or self.frozen:
+            return self.conn
+        if self.full_mapping:
+            return self.mapping.detach().argmax(1).view(self.out_features, self.k)
+        return torch.gather(self.candidates, 2, self.selection.detach().argmax(-1, keepdim=True))[..., 0]
 
     def gather_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, in_features]`` → ``[B, out_features, k]``: the inputs each node reads."""
+        if self.full_mapping and not self.frozen and self.training:
+            return _LearnedMapping.apply(x.t(), self.mapping).t().reshape(x.shape[0], self.out_features, self.k)
         if self.learned and not self.frozen and self.training:
             cand = x[:, self.candidates.reshape(-1)].view(x.shape[0], self.out_features, self.k, -1)
             p = torch.softmax(self.selection, dim=-1)
             hard = torch.nn.functional.one_hot(p.argmax(-1), p.shape[-1]).to(p.dtype)
             w = hard + p - p.detach()  # straight-through choice of one candidate
             return (cand * w[None]).sum(-1)
-        conn = self.conn
-        if self.learned and not self.frozen:
-            conn = torch.gather(self.candidates, 2, self.selection.argmax(-1, keepdim=True))[..., 0]
+        conn = self._current_conn()
         return x[:, conn.reshape(-1)].view(x.shape[0], self.out_features, self.k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """0/1 (or soft, for ``grad="multilinear"``) inputs ``[B, in]`` → node outputs ``[B, out]``."""
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise LutnnError(f"LUTLayer: expected input [batch, {self.in_features}], got {tuple(x.shape)}")
-        if self.grad != "multilinear" and not (self.learned and not self.frozen):
+        if self.grad != "multilinear" and not (self.learned and not self.frozen and not self.full_mapping):
             return self.forward_t(x.t()).t()
         return self._forward_gathered(x)
 
     def forward_t(self, xt: torch.Tensor) -> torch.Tensor:
         """Feature-major fast path: ``[in, B]`` 0/1 → ``[out, B]`` (what :class:`LUTNetwork` chains)."""
-        if self.grad == "multilinear" or (self.learned and not self.frozen):
+        if self.full_mapping and not self.frozen and self.training and self.grad != "multilinear":
+            xk = _LearnedMapping.apply(xt, self.mapping)
+            return _FusedLayer.apply(xk, self._ident, self.tables, self.grad, self.smooth)
+        if self.grad == "multilinear" or (self.learned and not self.frozen and not self.full_mapping):
             return self._forward_gathered(xt.t()).t()
         if not self.training:
             hard = (self.tables > 0).to(torch.float32)
-            return _FusedLayer.apply(xt, self.conn, hard, "fd").to(
+            return _FusedLayer.apply(xt, self._current_conn(), hard, "fd").to(
                 xt.dtype if xt.is_floating_point() else torch.float32
             )
         return _FusedLayer.apply(xt, self.conn, self.tables, self.grad, self.smooth)
@@ -712,6 +760,4 @@ class LUTLayer(nn.Module):
 
     def connections(self) -> np.ndarray:
         """``int64 [out_features, k]`` input indices in use (the learned choice when frozen)."""
-        if self.learned and not self.frozen:
-            return torch.gather(self.candidates, 2, self.selection.argmax(-1, keepdim=True))[..., 0].cpu().numpy()
-        return self.conn.cpu().numpy()
+        return self._current_conn().cpu().numpy()
