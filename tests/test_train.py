@@ -137,3 +137,41 @@ def test_config_value_types_are_checked(tmp_path) -> None:
     p.write_text("[model]\ntau = 2\n[export]\nsynth = false\n[train]\nlr = 1\n")
     cfg = load_config(p)  # ints are fine where floats are expected; false switches synthesis off
     assert cfg.model.tau == 2 and cfg.export.synth is None and cfg.train.lr == 1
+
+
+def test_distillation_and_learnable_mapping_export_exactly() -> None:
+    """A run with an MLP teacher and DWN's full learnable mapping trains and exports bit-exactly."""
+    from lutnn.compile.luts import check_against_model, compile_design
+
+    cfg = small_config(epochs=4, layers=[200, 50], connectivity=["learned", "random"], candidates=0)
+    cfg.train.teacher = "mlp"
+    cfg.train.teacher_epochs = 10
+    res = train(cfg, progress=False)
+    assert res.model.layers[0].frozen and res.test_accuracy > 0.75
+    agree = check_against_model(res.model, compile_design(res.model), res.q_test)
+    assert agree.exact, agree
+
+
+def test_teacher_generalises_and_distill_loss_mixes_targets() -> None:
+    from lutnn.data import load_dataset
+    from lutnn.nn.teacher import distill_loss, train_teacher
+
+    ds = load_dataset("digits")
+    q, y = torch.as_tensor(ds.x_train).long(), torch.as_tensor(ds.y_train).long()
+    teacher = train_teacher(q, y, 10, 16, epochs=15)
+    with torch.no_grad():
+        acc = (teacher(torch.as_tensor(ds.x_test).long()).argmax(1).numpy() == ds.y_test).mean()
+    assert acc > 0.95
+    logits, t_logits = torch.randn(8, 10), torch.randn(8, 10)
+    yb = torch.randint(0, 10, (8,))
+    ce = torch.nn.functional.cross_entropy(logits, yb)
+    torch.testing.assert_close(distill_loss(logits, yb, t_logits, 0.0), ce)
+    soft = -(torch.softmax(t_logits, 1) * torch.log_softmax(logits, 1)).sum(1).mean()
+    torch.testing.assert_close(distill_loss(logits, yb, t_logits, 1.0), soft)
+
+
+def test_teacher_config_is_checked() -> None:
+    cfg = small_config()
+    cfg.train.teacher = "svm"
+    with pytest.raises(LutnnError, match=r"train\.teacher='svm' must be 'mlp'"):
+        cfg.check()

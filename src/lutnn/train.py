@@ -27,6 +27,7 @@ from lutnn.data import Dataset, load_dataset
 from lutnn.errors import LutnnError
 from lutnn.nn.encoders import Encoder, FeatureQuantizer, make_encoder
 from lutnn.nn.network import LUTNetwork
+from lutnn.nn.teacher import distill_loss, train_teacher
 
 __all__ = ["Prepared", "TrainResult", "build_model", "load_checkpoint", "prepare", "resolve_device", "train"]
 
@@ -216,6 +217,17 @@ def train(
     aug_gen = torch.Generator().manual_seed(cfg.train.seed + 1)
     for _ in range(start_epoch):  # keep the data order of an uninterrupted run
         torch.randperm(len(q_tr), generator=gen)
+    teacher = None
+    if cfg.train.teacher == "mlp":
+        teacher = train_teacher(
+            q_tr,
+            y_tr,
+            prep.dataset.n_classes,
+            (1 << prep.quantizer.width) - 1,
+            epochs=cfg.train.teacher_epochs,
+            seed=cfg.train.seed,
+            augment=(lambda qb: _augment(qb, cfg, prep, aug_gen)) if cfg.train.augment else None,
+        )
     freeze_at = cfg.model.freeze_epoch if cfg.model.freeze_epoch is not None else max(1, epochs // 2)
     bs = cfg.train.batch_size
     t0 = time.perf_counter() - (history[-1]["time_s"] if history else 0.0)
@@ -251,7 +263,12 @@ def train(
                 qb = q_tr[idx]
                 qb = _augment(qb, cfg, prep, aug_gen)
                 logits = model(qb)
-                loss = torch.nn.functional.cross_entropy(logits, y_tr[idx])
+                if teacher is not None:
+                    with torch.no_grad():
+                        t_logits = teacher(qb)
+                    loss = distill_loss(logits, y_tr[idx], t_logits, cfg.train.distill)
+                else:
+                    loss = torch.nn.functional.cross_entropy(logits, y_tr[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
