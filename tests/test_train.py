@@ -175,3 +175,18 @@ def test_teacher_config_is_checked() -> None:
     cfg.train.teacher = "svm"
     with pytest.raises(LutnnError, match=r"train\.teacher='svm' must be 'mlp'"):
         cfg.check()
+
+
+def test_frozen_learnable_mapping_is_dropped_and_resumes(tmp_path) -> None:
+    """Once frozen, the [nodes·k, inputs] scores leave the model, the optimiser and the checkpoint; resume works."""
+    cfg = small_config(epochs=2, layers=[120, 50], connectivity=["learned", "random"], candidates=0, freeze_epoch=1)
+    first = train(cfg, tmp_path, progress=False)
+    ck = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert not any("mapping" in key for key in ck["model"]) and ck["frozen"]
+    assert sum(len(g["params"]) for g in ck["optimizer"]["param_groups"]) == len(list(first.model.parameters()))
+    cfg.train.epochs = 3
+    resumed = train(cfg, tmp_path, resume=True, progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    np.testing.assert_array_equal(resumed.model.layers[0].connections(), first.model.layers[0].connections())
+    loaded = load_checkpoint(tmp_path)
+    np.testing.assert_array_equal(loaded.model.predict(loaded.q_test), resumed.model.predict(resumed.q_test))

@@ -161,6 +161,16 @@ def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
 
 
+def _forget_dropped(opt: torch.optim.Optimizer, model: torch.nn.Module) -> None:
+    """Drop the optimiser's parameters (and their state) that the model no longer has (a frozen mapping)."""
+    live = {id(p) for p in model.parameters()}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if id(p) not in live:
+                opt.state.pop(p, None)
+        group["params"] = [p for p in group["params"] if id(p) in live]
+
+
 @torch.no_grad()
 def _accuracy(model: LUTNetwork, q: torch.Tensor, y: torch.Tensor, batch: int = 4096) -> float:
     model.eval()
@@ -200,15 +210,16 @@ def train(
                 raise LutnnError(
                     f"{out / CHECKPOINT} was trained with a different model or data config; use another --out folder"
                 )
+            if ck.get("frozen"):  # a frozen learned mapping has dropped its scores: so must the new model
+                model.freeze_connectivity()
+                opt = _optimizer(cfg, model)
+                sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if sched is not None else None
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
             if sched is not None and ck.get("scheduler"):
                 sched.load_state_dict(ck["scheduler"])
             history = list(ck["history"])
             start_epoch = int(ck["epoch"])
-            for layer in model.layers:
-                if ck.get("frozen"):
-                    layer.frozen = True
     q_tr = torch.as_tensor(prep.q_train, dtype=torch.long, device=device)
     y_tr = torch.as_tensor(prep.dataset.y_train, dtype=torch.long, device=device)
     q_te = torch.as_tensor(prep.q_test, dtype=torch.long, device=device)
@@ -255,6 +266,7 @@ def train(
         for epoch in range(start_epoch, epochs):
             if epoch == freeze_at:
                 model.freeze_connectivity()
+                _forget_dropped(opt, model)
             model.train()
             perm = torch.randperm(len(q_tr), generator=gen).to(device)
             tot_loss, tot_correct, seen = 0.0, 0, 0

@@ -696,6 +696,8 @@ class LUTLayer(nn.Module):
             with torch.no_grad():
                 self.conn.copy_(self._current_conn())
             self.frozen = True
+            if self.full_mapping:
+                del self.mapping  # [nodes·k, inputs] scores: not needed once frozen (MNIST large: 226 MB)
 
     def _current_conn(self) -> torch.Tensor:
         """``[out, k]`` inputs read now: the fixed map, or the learned choice so far."""
