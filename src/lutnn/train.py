@@ -196,12 +196,9 @@ def train(
     device = resolve_device(cfg.train.device)
     prep = prepare(cfg, dataset)
     model = build_model(cfg, prep).to(device)
-    opt = _optimizer(cfg, model)
     epochs = cfg.train.epochs
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if cfg.train.schedule == "cosine" else None
-    history: list[dict[str, Any]] = []
-    start_epoch = 0
     out = Path(out_dir) if out_dir is not None else None
+    ck = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if resume and (out / CHECKPOINT).exists():
@@ -212,14 +209,17 @@ def train(
                 )
             if ck.get("frozen"):  # a frozen learned mapping has dropped its scores: so must the new model
                 model.freeze_connectivity()
-                opt = _optimizer(cfg, model)
-                sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if sched is not None else None
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            if sched is not None and ck.get("scheduler"):
-                sched.load_state_dict(ck["scheduler"])
-            history = list(ck["history"])
-            start_epoch = int(ck["epoch"])
+    opt = _optimizer(cfg, model)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs) if cfg.train.schedule == "cosine" else None
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        if sched is not None and ck.get("scheduler"):
+            sched.load_state_dict(ck["scheduler"])
+        history = list(ck["history"])
+        start_epoch = int(ck["epoch"])
     q_tr = torch.as_tensor(prep.q_train, dtype=torch.long, device=device)
     y_tr = torch.as_tensor(prep.dataset.y_train, dtype=torch.long, device=device)
     q_te = torch.as_tensor(prep.q_test, dtype=torch.long, device=device)

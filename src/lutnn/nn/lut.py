@@ -699,6 +699,16 @@ class LUTLayer(nn.Module):
             if self.full_mapping:
                 del self.mapping  # [nodes·k, inputs] scores: not needed once frozen (MNIST large: 226 MB)
 
+    @property
+    def _choosing_candidates(self) -> bool:
+        """Learned among a few candidates and not frozen yet: the (slower) soft-selection path."""
+        return self.learned and not self.frozen and not self.full_mapping
+
+    @property
+    def _mapping_in_training(self) -> bool:
+        """DWN's learnable mapping, not frozen yet, in training mode: scores get gradients."""
+        return self.full_mapping and not self.frozen and self.training
+
     def _current_conn(self) -> torch.Tensor:
         """``[out, k]`` inputs read now: the fixed map, or the learned choice so far."""
         if not self.learned or self.frozen:
@@ -709,9 +719,9 @@ class LUTLayer(nn.Module):
 
     def gather_inputs(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, in_features]`` → ``[B, out_features, k]``: the inputs each node reads."""
-        if self.full_mapping and not self.frozen and self.training:
+        if self._mapping_in_training:
             return _LearnedMapping.apply(x.t(), self.mapping).t().reshape(x.shape[0], self.out_features, self.k)
-        if self.learned and not self.frozen and self.training:
+        if self._choosing_candidates and self.training:
             cand = x[:, self.candidates.reshape(-1)].view(x.shape[0], self.out_features, self.k, -1)
             p = torch.softmax(self.selection, dim=-1)
             hard = torch.nn.functional.one_hot(p.argmax(-1), p.shape[-1]).to(p.dtype)
@@ -724,16 +734,16 @@ class LUTLayer(nn.Module):
         """0/1 (or soft, for ``grad="multilinear"``) inputs ``[B, in]`` → node outputs ``[B, out]``."""
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise LutnnError(f"LUTLayer: expected input [batch, {self.in_features}], got {tuple(x.shape)}")
-        if self.grad != "multilinear" and not (self.learned and not self.frozen and not self.full_mapping):
+        if self.grad != "multilinear" and not self._choosing_candidates:
             return self.forward_t(x.t()).t()
         return self._forward_gathered(x)
 
     def forward_t(self, xt: torch.Tensor) -> torch.Tensor:
         """Feature-major fast path: ``[in, B]`` 0/1 → ``[out, B]`` (what :class:`LUTNetwork` chains)."""
-        if self.full_mapping and not self.frozen and self.training and self.grad != "multilinear":
+        if self._mapping_in_training and self.grad != "multilinear":
             xk = _LearnedMapping.apply(xt, self.mapping)
             return _FusedLayer.apply(xk, self._ident, self.tables, self.grad, self.smooth)
-        if self.grad == "multilinear" or (self.learned and not self.frozen and not self.full_mapping):
+        if self.grad == "multilinear" or self._choosing_candidates:
             return self._forward_gathered(xt.t()).t()
         if not self.training:
             hard = (self.tables > 0).to(torch.float32)
