@@ -122,3 +122,36 @@ def test_cli_qat_then_compile(tmp_path):
     bad.write_text('[data]\nname = "digits"\n[model]\nhidden = [8]\ncolour = 3\n')
     r = CliRunner().invoke(app, ["qat", str(bad)])
     assert r.exit_code != 0 and "unknown [model] keys ['colour']" in str(r.exception)
+
+
+@pytest.mark.parametrize("cfg", [{}, {"in_signed": True, "act_signed": True}, {"out_bits": 3}])
+@pytest.mark.parametrize("max_lut", [4, 6])
+def test_split_netlist_exact_on_every_input(cfg, max_lut):
+    # the form handed to ABC: wide neurons decomposed (Curtis) or Shannon-split into <= max_lut-input LUTs
+    m = _tiny(**cfg)
+    im = m.integer_model()
+    lo = -2 if cfg.get("in_signed") else 0
+    grid = np.stack(np.meshgrid(*[np.arange(lo, lo + 4)] * 6, indexing="ij"), -1).reshape(-1, 6)
+    for decompose in (True, False):
+        nl = compile_neurons(m, max_lut=max_lut, decompose=decompose)
+        assert nl.max_arity <= max_lut
+        assert count_disagreements(im, nl, grid) == {
+            "samples": 4096,
+            "score_disagreements": 0,
+            "class_disagreements": 0,
+        }
+
+
+def test_decomposition_narrows_linear_neurons():
+    # 12-bit linear neurons (6 inputs x 2 bits): two class-index banks + narrow output tables beat a Shannon split
+    rng = np.random.default_rng(1)
+    x = rng.random((512, 24))
+    y = (x[:, :12].sum(1) > x[:, 12:].sum(1)).astype(int)
+    m = QuantMLP(24, [12], 2, in_bits=2, in_scale=1 / 3, w_bits=4, act_bits=2, fan_in=6, seed=1)
+    train_qat(m, x, y, epochs=2, progress=False)
+    im = m.integer_model()
+    dec = compile_neurons(m, max_lut=6, decompose=True)
+    sha = compile_neurons(m, max_lut=6, decompose=False)
+    assert dec.n_nodes < sha.n_nodes
+    codes = rng.integers(0, 4, size=(20000, 24))
+    assert count_disagreements(im, dec, codes)["score_disagreements"] == 0

@@ -11,6 +11,7 @@ than 6 inputs are legal in the IR; ``lutnn.synth.synthesize(nl, flow="lut", k=6)
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,6 +115,54 @@ class _Emitter:
         return s
 
 
+def _decompose_emit(
+    em: _Emitter, y: np.ndarray, ins: list[list[int]], bits: int, ow: int, max_lut: int, tries: int = 64
+) -> list[int] | None:
+    """Emit a wide neuron by a two-block Curtis decomposition, or return None when it would not pay.
+
+    The neuron's inputs are split into a bound block A (at most ``max_lut`` address bits) and the
+    rest B. Assignments of A that give the same output for every assignment of B are one class;
+    likewise for B against A's classes. Each block gets a small LUT bank computing its class index
+    (``ceil(log2 #classes)`` bits, classes ranked by mean output so a linear neuron's index follows
+    its partial sum), and the output bits become tables over the two indices only. Exact by
+    construction; for linear neurons it halves the K-LUT count ABC reaches from a Shannon split.
+    """
+    n = len(ins)
+    g = max(1, max_lut // bits)  # inputs per bound block
+    if n < 2 or g >= n:
+        return None
+    y = np.asarray(y, dtype=np.int64)
+    cube = y.reshape([1 << bits] * n)  # axis a is input n-1-a (input 0 is the least significant)
+    best = None
+    for cnt, a_set in enumerate(itertools.combinations(range(n), g)):
+        if cnt >= tries:
+            break
+        b_set = [j for j in range(n) if j not in a_set]
+        axes = [n - 1 - j for j in reversed(a_set)] + [n - 1 - j for j in reversed(b_set)]
+        t2 = cube.transpose(axes).reshape(1 << (bits * g), -1)  # [A assignment, B assignment]
+        ua, ia = np.unique(t2, axis=0, return_inverse=True)
+        ub, ib = np.unique(ua.T, axis=0, return_inverse=True)
+        ca = max(1, int(len(ua) - 1).bit_length())
+        cb = max(1, int(len(ub) - 1).bit_length())
+        if best is None or ca + cb < best[0]:
+            best = (ca + cb, a_set, b_set, t2, ua, ia.ravel(), ub, ib.ravel(), ca, cb)
+    cost, a_set, b_set, t2, ua, ia, ub, ib, ca, cb = best
+    if cost >= n * bits - 1:  # the output tables would be (almost) as wide as the neuron
+        return None
+    # rank classes by their mean output: monotone neurons get monotone (comparator-like) indices
+    rank_a = np.argsort(np.argsort(ua.mean(axis=1), kind="stable"), kind="stable")[ia]
+    rank_b = np.argsort(np.argsort(ub.mean(axis=1), kind="stable"), kind="stable")[ib]
+    fan_a = [s for j in a_set for s in ins[j]]
+    fan_b = [s for j in b_set for s in ins[j]]
+    sa = [em.emit(((rank_a >> k) & 1).astype(np.uint8), fan_a) for k in range(ca)]
+    sb = [em.emit(((rank_b >> k) & 1).astype(np.uint8), fan_b) for k in range(cb)]
+    # one representative assignment per index; unused indices repeat the last class (don't-cares)
+    rep_a = np.array([np.flatnonzero(rank_a == min(c, len(ua) - 1))[0] for c in range(1 << ca)])
+    rep_b = np.array([np.flatnonzero(rank_b == min(c, len(ub) - 1))[0] for c in range(1 << cb)])
+    f = t2[rep_a][:, rep_b].T.reshape(-1)  # address = index_a + index_b * 2**ca
+    return [em.emit(((f >> k) & 1).astype(np.uint8), sa + sb) for k in range(ow)]
+
+
 def _nearest_reachable(reach: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Map every code in ``lo..hi`` to itself if reachable, else to the reachable code nearest in Hamming distance."""
     allc = np.arange(lo, hi + 1)
@@ -199,6 +248,28 @@ def build_argmax(b: NetlistBuilder, scores: list[np.ndarray], signed: bool) -> n
     return np.array([sig(x) for x in entries[0][1]], dtype=np.int64)
 
 
+def _shannon_outputs(
+    em: _Emitter, y: np.ndarray, fan: list[int], ow: int, max_lut: int | None, L, o: int, idx: np.ndarray
+) -> list[int]:
+    """One table per output bit; wider than ``max_lut``: Shannon-split, most significant address bits first."""
+    perm = None
+    if max_lut is not None and len(fan) > max_lut:
+        # split the most significant address bits first (|w| * 2**bit): BDD-like sharing of cofactors
+        sig = np.array([abs(int(L.weight[o, j])) * (1 << kb) for j in idx for kb in range(L.in_bits)])
+        perm = np.argsort(sig, kind="stable")
+        fan = [fan[p] for p in perm]
+    outs = []
+    for k in range(ow):
+        bits = ((y >> k) & 1).astype(np.uint8)
+        if perm is not None:
+            n = len(perm)
+            bits = np.ascontiguousarray(
+                bits.reshape([2] * n).transpose([n - 1 - int(perm[n - 1 - a]) for a in range(n)])
+            ).reshape(-1)
+        outs.append(em.emit(bits, fan))
+    return outs
+
+
 def compile_neurons(
     model: QuantMLP | IntegerMLP,
     limit: int = DEFAULT_LIMIT,
@@ -208,6 +279,7 @@ def compile_neurons(
     return_info: bool = False,
     max_lut: int | None = None,
     dont_cares: bool = True,
+    decompose: bool = True,
 ) -> Netlist | tuple[Netlist, CompileInfo]:
     """Compile a quantized network by enumerating each neuron's truth table (exact).
 
@@ -217,7 +289,9 @@ def compile_neurons(
     LUTs of at most that many inputs: the form to hand to Yosys/ABC (wide ``.names`` explode there).
     ``dont_cares``: a hidden neuron's output codes that no input can produce are don't-cares of
     the next layer's tables (filled from the nearest reachable code, so tables shrink); the
-    netlist still equals the integer model on every primary input.
+    netlist still equals the integer model on every primary input. ``decompose`` (with
+    ``max_lut``): emit wide neurons by a two-block Curtis decomposition (:func:`_decompose_emit`)
+    where that narrows their tables, else by Shannon expansion.
     """
     im = as_integer_model(model)
     if not (scores or argmax):
@@ -257,20 +331,14 @@ def compile_neurons(
             y = L.neuron_function(o, codes)
             new_reach.append(np.unique(y))
             fan = [int(s) for j in idx for s in prev[j]]
-            perm = None
-            if max_lut is not None and len(fan) > max_lut:
-                # split the most significant address bits first (|w| * 2**bit): BDD-like sharing of cofactors
-                sig = np.array([abs(int(L.weight[o, j])) * (1 << kb) for j in idx for kb in range(L.in_bits)])
-                perm = np.argsort(sig, kind="stable")
-                fan = [fan[p] for p in perm]
+            outs = None
+            if max_lut is not None and len(fan) > max_lut and decompose:
+                groups = [[int(s) for s in prev[j]] for j in idx]
+                outs = _decompose_emit(em, y, groups, L.in_bits, ow, max_lut)
+            if outs is None:
+                outs = _shannon_outputs(em, y, fan, ow, max_lut, L, o, idx)
             for k in range(ow):
-                bits = ((y >> k) & 1).astype(np.uint8)
-                if perm is not None:
-                    n = len(perm)
-                    bits = np.ascontiguousarray(
-                        bits.reshape([2] * n).transpose([n - 1 - int(perm[n - 1 - a]) for a in range(n)])
-                    ).reshape(-1)
-                out[o, k] = em.emit(bits, fan)
+                out[o, k] = outs[k]
                 b.signal_names.setdefault(int(out[o, k]), f"L{li}_n{o}[{k}]")
         reach = new_reach
         prev = out
