@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--model", type=Path, default=None, help="reuse a trained .pt (skip training)")
     ap.add_argument("--mask", default="learned", choices=["learned", "random"])
+    ap.add_argument("--prune-epochs", type=int, default=0, help="learned masks: gradual (cubic) pruning over N epochs")
     ap.add_argument("--in-bits", type=int, default=2)
     ap.add_argument("--w-bits", type=int, default=4, help="weight bits (free in the truth-table route)")
     ap.add_argument("--no-synth", action="store_true")
@@ -88,7 +89,17 @@ def main() -> None:
             mask=args.mask,
             seed=0,
         )
-        hist = train_qat(model, xtr, ytr, epochs=args.epochs, lr=args.lr, batch_size=args.batch, x_val=xte, y_val=yte)
+        hist = train_qat(
+            model,
+            xtr,
+            ytr,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch,
+            prune_epochs=args.prune_epochs,
+            x_val=xte,
+            y_val=yte,
+        )
         res["train_s"] = round(time.time() - t0, 1)
         res["history"] = hist
         save_quant_model(model, RESULTS / f"{args.out}.pt")

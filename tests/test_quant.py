@@ -67,6 +67,27 @@ def test_learned_mask_and_roundtrip(tmp_path, digits):
     assert np.array_equal(im2.forward(codes), im.forward(codes))
 
 
+@pytest.mark.parametrize("epochs", [2, 4, 8])
+def test_gradual_pruning_narrows_then_reaches_fan_in(digits, epochs):
+    # cubic schedule: fan-in shrinks monotonically over prune_epochs and ends at the target even if cut short
+    xtr, ytr, _, _ = digits
+    m = QuantMLP(64, [16], 10, in_bits=1, in_scale=0.5, w_bits=3, act_bits=2, fan_in=[5, 4], mask="learned", seed=1)
+    seen = []
+    orig = m.apply_learned_masks
+
+    def spy(progress=1.0):
+        orig(progress)
+        seen.append(int(m.layers[0].mask.sum(1).max()))
+
+    m.apply_learned_masks = spy
+    train_qat(m, xtr[:300], ytr[:300], epochs=epochs, warmup_epochs=1, prune_epochs=4, progress=False)
+    assert seen == sorted(seen, reverse=True) and seen[-1] == 5
+    if epochs >= 5:  # the schedule ran its course: intermediate widths between 64 and 5
+        assert len(seen) == 4 and 5 < seen[0] < 64
+    im = m.integer_model()
+    assert (im.layers[0].fan_in() == 5).all() and (im.layers[1].fan_in() == 4).all()
+
+
 def test_bad_configs_name_the_problem():
     with pytest.raises(QuantError, match=r"bit-widths must be integers 1\.\.8"):
         QuantMLP(4, [3], 2, w_bits=9)

@@ -20,7 +20,7 @@ _MODEL_KEYS = {
     "hidden", "in_bits", "in_signed", "in_scale", "w_bits", "act_bits", "act_signed", "fan_in", "out_bits",
     "batchnorm", "mask", "seed", "conv", "in_shape",
 }  # fmt: skip
-_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "seed"}
+_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "prune_epochs", "seed"}
 
 
 def load_quant_config(path: str | Path) -> dict:

@@ -412,14 +412,18 @@ class QuantLinear(nn.Module):
         return self.bn(z) if self.bn is not None else z
 
     @torch.no_grad()
-    def learn_mask(self, fan_in: int) -> None:
-        """Keep each neuron's ``fan_in`` largest-magnitude weights (a learned fan-in mask)."""
+    def learn_mask(self, fan_in: int, keep: int | None = None) -> None:
+        """Keep each neuron's ``keep`` (default ``fan_in``) largest-magnitude weights (a learned fan-in mask).
+
+        ``keep > fan_in`` is an intermediate step of gradual pruning: the layer's fan-in is still open.
+        """
+        keep = fan_in if keep is None else max(fan_in, min(int(keep), self.n_in))
         w = (self.linear.weight * self.mask).abs()
-        idx = w.topk(fan_in, dim=1).indices
+        idx = w.topk(keep, dim=1).indices
         m = torch.zeros_like(self.mask)
         m.scatter_(1, idx, True)
         self.mask.copy_(m)
-        self.fan_in = fan_in
+        self.fan_in = keep
 
 
 def _per_layer(v, n: int, what: str) -> list:
@@ -531,11 +535,16 @@ class QuantMLP(nn.Module):
                 h = self.acts[li](h)
         return self.out_act(h) if self.out_act is not None else h
 
-    def apply_learned_masks(self) -> None:
-        """Switch every layer with a fan-in target to its top-|w| mask (end of the dense warm-up)."""
+    def apply_learned_masks(self, progress: float = 1.0) -> None:
+        """Switch every layer with a fan-in target to its top-|w| mask (end of the dense warm-up).
+
+        ``progress`` < 1 prunes part-way on a cubic schedule (Zhu & Gupta's gradual pruning): each
+        neuron keeps ``fan + (n_in - fan) * (1 - progress)**3`` inputs; 1 reaches the target fan-in.
+        """
         for layer, f in zip(self.layers, self.fan_in_target, strict=True):
             if f is not None and f < layer.n_in:
-                layer.learn_mask(f)
+                keep = f + round((layer.n_in - f) * (1.0 - min(1.0, progress)) ** 3)
+                layer.learn_mask(f, keep)
 
     @torch.no_grad()
     def integer_model(self) -> IntegerMLP:
@@ -620,6 +629,7 @@ def train_qat(
     batch_size: int = 128,
     weight_decay: float = 0.0,
     warmup_epochs: int = 2,
+    prune_epochs: int = 0,
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     progress: bool = True,
@@ -628,7 +638,8 @@ def train_qat(
     """Quantization-aware training with Adam and a cosine schedule; returns per-epoch history.
 
     With ``mask="learned"`` the first ``warmup_epochs`` train dense, then each neuron keeps its
-    ``fan_in`` largest weights.
+    ``fan_in`` largest weights: at once, or over ``prune_epochs`` epochs on a cubic schedule (gradual
+    magnitude pruning, which lets the surviving weights adapt while the mask narrows).
     """
     xt, yt = _as_tensor(x), torch.as_tensor(np.asarray(y), dtype=torch.long)
     if xt.ndim != 2 or xt.shape[1] != model.config["in_features"]:
@@ -650,8 +661,9 @@ def train_qat(
     with Progress(disable=not progress) as bar:
         task = bar.add_task("QAT", total=epochs)
         for ep in range(epochs):
-            if learned and ep == min(warmup_epochs, max(0, epochs - 1)):
-                model.apply_learned_masks()
+            first = min(warmup_epochs, max(0, epochs - 1))
+            if learned and first <= ep < first + max(1, prune_epochs):
+                model.apply_learned_masks((ep - first + 1) / max(1, prune_epochs))
             model.train()
             perm = torch.randperm(len(xt), generator=g)
             tot = 0.0
@@ -672,8 +684,8 @@ def train_qat(
             if progress:
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch")
                 bar.update(task, advance=1, description=f"QAT  {shown}")
-    if learned and epochs <= warmup_epochs:
-        model.apply_learned_masks()
+    if learned and epochs < warmup_epochs + max(1, prune_epochs):
+        model.apply_learned_masks()  # the schedule did not finish: reach the target fan-in
     model.eval()
     return hist
 
