@@ -88,6 +88,20 @@ def test_gradual_pruning_narrows_then_reaches_fan_in(digits, epochs):
     assert (im.layers[0].fan_in() == 5).all() and (im.layers[1].fan_in() == 4).all()
 
 
+def test_augment_sees_every_training_batch(digits):
+    xtr, ytr, _, _ = digits
+    m = QuantMLP(64, [8], 10, in_bits=1, in_scale=0.5, w_bits=3, act_bits=2, fan_in=[5, 4], seed=0)
+    shapes = []
+
+    def aug(xb, gen):
+        shapes.append(tuple(xb.shape))
+        return torch.zeros_like(xb)  # blank images: nothing left to learn from
+
+    train_qat(m, xtr[:256], ytr[:256], epochs=2, batch_size=64, progress=False, augment=aug)
+    assert shapes == [(64, 64)] * 8
+    assert evaluate(m, xtr[:256], ytr[:256]) < 0.3
+
+
 def test_bad_configs_name_the_problem():
     with pytest.raises(QuantError, match=r"bit-widths must be integers 1\.\.8"):
         QuantMLP(4, [3], 2, w_bits=9)

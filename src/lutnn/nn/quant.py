@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -634,12 +634,14 @@ def train_qat(
     y_val: np.ndarray | None = None,
     progress: bool = True,
     seed: int = 0,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
 ) -> list[dict]:
     """Quantization-aware training with Adam and a cosine schedule; returns per-epoch history.
 
     With ``mask="learned"`` the first ``warmup_epochs`` train dense, then each neuron keeps its
     ``fan_in`` largest weights: at once, or over ``prune_epochs`` epochs on a cubic schedule (gradual
     magnitude pruning, which lets the surviving weights adapt while the mask narrows).
+    ``augment(batch, generator)`` transforms each training batch (e.g. random image shifts).
     """
     xt, yt = _as_tensor(x), torch.as_tensor(np.asarray(y), dtype=torch.long)
     if xt.ndim != 2 or xt.shape[1] != model.config["in_features"]:
@@ -671,7 +673,8 @@ def train_qat(
                 idx = perm[i : i + batch_size]
                 if len(idx) < 2:
                     continue
-                loss = F.cross_entropy(model(xt[idx]), yt[idx])
+                xb = xt[idx] if augment is None else augment(xt[idx], g)
+                loss = F.cross_entropy(model(xb), yt[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
