@@ -4,7 +4,7 @@ Trains with QAT (LogicNets-style linear neurons), compiles by the truth-table ro
 circuit against the integer model on all 10,000 test images, synthesises (ABC K-LUT mapping and
 Yosys synth_xilinx) and writes benchmarks/results/quant_mnist.json.
 
-    .venv/bin/python benchmarks/bench_quant_mnist.py --epochs 30            # train + compile + synth
+    .venv/bin/python benchmarks/bench_quant_mnist.py --no-fraig             # train (30 epochs) + compile + synth
     .venv/bin/python benchmarks/bench_quant_mnist.py --model benchmarks/results/quant_mnist.pt   # reuse
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lutnn.nn.quant import QuantMLP, evaluate, load_quant_model, save_quant_model, train_qat
+from lutnn.nn.quant import QuantMLP, evaluate, load_quant_model, save_quant_model, shift_augment, train_qat
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -50,16 +50,6 @@ def load_mnist(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     )
 
 
-def _half_shifted(xb, gen):
-    """Random ±1-pixel shifts (zero fill) of half the batch: the augmentation of the LUT-network MNIST runs."""
-    import torch
-
-    from lutnn.train import shift_images
-
-    half = torch.rand(len(xb), generator=gen) < 0.5
-    return torch.where(half[:, None], shift_images(xb, (28, 28), gen), xb)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "mnist")
@@ -68,8 +58,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--model", type=Path, default=None, help="reuse a trained .pt (skip training)")
     ap.add_argument("--mask", default="learned", choices=["learned", "random"])
-    ap.add_argument("--shift", action="store_true", help="augment: random ±1-pixel shifts of half the images")
-    ap.add_argument("--prune-epochs", type=int, default=0, help="learned masks: gradual (cubic) pruning over N epochs")
+    ap.add_argument(
+        "--shift",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="augment: ±1-pixel shifts of half the images",
+    )
+    ap.add_argument("--prune-epochs", type=int, default=10, help="learned masks: gradual (cubic) pruning over N epochs")
     ap.add_argument("--in-bits", type=int, default=2)
     ap.add_argument("--w-bits", type=int, default=4, help="weight bits (free in the truth-table route)")
     ap.add_argument("--no-synth", action="store_true")
@@ -108,7 +103,7 @@ def main() -> None:
             lr=args.lr,
             batch_size=args.batch,
             prune_epochs=args.prune_epochs,
-            augment=_half_shifted if args.shift else None,
+            augment=shift_augment((28, 28)) if args.shift else None,
             x_val=xte,
             y_val=yte,
         )

@@ -99,7 +99,8 @@ def test_cli_qat_then_compile(tmp_path):
     cfg = tmp_path / "q.toml"
     cfg.write_text(
         '[data]\nname = "digits"\nscale = 16.0\n[model]\nhidden = [8]\nin_bits = 2\nin_scale = 0.3333\n'
-        "w_bits = 3\nact_bits = 2\nfan_in = [4, 4]\n[train]\nepochs = 2\n"
+        'w_bits = 3\nact_bits = 2\nfan_in = [4, 4]\nmask = "learned"\n[train]\nepochs = 3\nwarmup_epochs = 1\n'
+        'prune_epochs = 2\naugment = "shift"\n'
     )
     r = CliRunner().invoke(app, ["qat", str(cfg), "-o", str(tmp_path / "m.pt")])
     assert r.exit_code == 0, r.output
@@ -122,6 +123,9 @@ def test_cli_qat_then_compile(tmp_path):
     bad.write_text('[data]\nname = "digits"\n[model]\nhidden = [8]\ncolour = 3\n')
     r = CliRunner().invoke(app, ["qat", str(bad)])
     assert r.exit_code != 0 and "unknown [model] keys ['colour']" in str(r.exception)
+    bad.write_text(cfg.read_text().replace('augment = "shift"', 'augment = "mixup"'))
+    r = CliRunner().invoke(app, ["qat", str(bad)])
+    assert r.exit_code != 0 and 'the only QAT augmentation is "shift"' in str(r.exception)
 
 
 @pytest.mark.parametrize("cfg", [{}, {"in_signed": True, "act_signed": True}, {"out_bits": 3}])

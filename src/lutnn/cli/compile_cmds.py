@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 
@@ -20,7 +21,7 @@ _MODEL_KEYS = {
     "hidden", "in_bits", "in_signed", "in_scale", "w_bits", "act_bits", "act_signed", "fan_in", "out_bits",
     "batchnorm", "mask", "seed", "conv", "in_shape",
 }  # fmt: skip
-_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "prune_epochs", "seed"}
+_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "prune_epochs", "augment", "seed"}
 
 
 def load_quant_config(path: str | Path) -> dict:
@@ -73,6 +74,18 @@ def quant_dataset(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return np.asarray(xtr, np.float32), np.asarray(ytr), np.asarray(xte, np.float32), np.asarray(yte), n_classes, prep
 
 
+def _qat_augment(kind: object, n_features: int, config: Path):
+    """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
+    from lutnn.nn.quant import shift_augment
+
+    side = math.isqrt(n_features)
+    if kind != "shift":
+        raise LutnnError(f'{config}: [train] augment = {kind!r}; the only QAT augmentation is "shift"')
+    if side * side != n_features:
+        raise LutnnError(f'{config}: augment = "shift" needs square images; {n_features} features are not')
+    return shift_augment((side, side))
+
+
 @app.command("qat")
 def qat(
     config: Path = typer.Argument(..., help="TOML config (see configs/quant_*.toml)"),
@@ -97,6 +110,8 @@ def qat(
     tr = dict(cfg.get("train", {}))
     if epochs is not None:
         tr["epochs"] = epochs
+    if "augment" in tr:
+        tr["augment"] = _qat_augment(tr["augment"], xtr.shape[1], config)
     hist = train_qat(m, xtr, ytr, x_val=xte, y_val=yte, **tr)
     im = m.integer_model()
     im.meta["prep"] = prep

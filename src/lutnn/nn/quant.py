@@ -693,6 +693,21 @@ def train_qat(
     return hist
 
 
+def shift_augment(shape: tuple[int, int]) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
+    """A ``train_qat`` augmentation: random ±1-pixel shifts (zero fill) of half of each batch of ``shape`` images."""
+    h, w = shape
+
+    def aug(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        from lutnn.train import shift_images
+
+        if xb.shape[1] != h * w:
+            raise QuantError(f"shift augmentation needs {h}x{w} = {h * w} features per image, got {xb.shape[1]}")
+        half = torch.rand(len(xb), generator=gen) < 0.5
+        return torch.where(half[:, None], shift_images(xb, (h, w), gen), xb)
+
+    return aug
+
+
 # ----------------------------------------------------------------------------- files
 def save_quant_model(model: QuantMLP, path: str | Path, data: dict | None = None) -> Path:
     """Save config + weights (``.pt``) so ``lutnn compile`` can rebuild the model; ``data``: its dataset config."""
