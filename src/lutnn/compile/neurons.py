@@ -115,52 +115,56 @@ class _Emitter:
         return s
 
 
-def _decompose_emit(
-    em: _Emitter, y: np.ndarray, ins: list[list[int]], bits: int, ow: int, max_lut: int, tries: int = 64
-) -> list[int] | None:
-    """Emit a wide neuron by a two-block Curtis decomposition, or return None when it would not pay.
+def _bound_set_classes(t: np.ndarray, n: int, bset: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Distinct rows of ``t`` (over ``n`` address bits) seen as a [bound assignment, free assignment] matrix."""
+    free = [i for i in range(n) if i not in bset]
+    axes = [n - 1 - i for i in reversed(bset)] + [n - 1 - i for i in reversed(free)]  # axis a is bit n-1-a
+    m = np.ascontiguousarray(t.reshape([2] * n).transpose(axes).reshape(1 << len(bset), -1))
+    _, first, inv = np.unique(m.view(np.dtype((np.void, m.itemsize * m.shape[1]))).ravel(), True, True)
+    return m[first], inv.ravel(), free
 
-    The neuron's inputs are split into a bound block A (at most ``max_lut`` address bits) and the
-    rest B. Assignments of A that give the same output for every assignment of B are one class;
-    likewise for B against A's classes. Each block gets a small LUT bank computing its class index
-    (``ceil(log2 #classes)`` bits, classes ranked by mean output so a linear neuron's index follows
-    its partial sum), and the output bits become tables over the two indices only. Exact by
-    construction; for linear neurons it halves the K-LUT count ABC reaches from a Shannon split.
+
+def _decompose_emit(
+    em: _Emitter, y: np.ndarray, fan: list[int], ow: int, max_lut: int, tries: int = 256
+) -> list[int] | None:
+    """Emit a wide table by recursive Ashenhurst–Curtis decomposition, or return None when it does not narrow.
+
+    ``y`` holds the (integer, multi-bit) output for every assignment of ``fan``. Each step picks the
+    bound set of ``max_lut`` address bits with the fewest distinct rows ("classes": assignments that
+    behave the same for every assignment of the other bits; up to ``tries`` sets, deterministic),
+    emits a LUT bank computing the class index (``ceil(log2 #classes)`` bits; classes ranked by mean
+    output, so a linear neuron's index follows its partial sum) and continues on the narrower table
+    over (index bits, free bits) until it fits one LUT per output bit. Exact by construction; on
+    12-bit linear neurons it roughly halves the LUT count ABC reaches from a Shannon split.
     """
-    n = len(ins)
-    g = max(1, max_lut // bits)  # inputs per bound block
-    if n < 2 or g >= n:
-        return None
-    y = np.asarray(y, dtype=np.int64)
-    cube = y.reshape([1 << bits] * n)  # axis a is input n-1-a (input 0 is the least significant)
-    best = None
-    for cnt, a_set in enumerate(itertools.combinations(range(n), g)):
-        if cnt >= tries:
+    t = np.asarray(y, dtype=np.int64)
+    fan = list(fan)
+    narrowed = False
+    while len(fan) > max_lut:
+        n = len(fan)
+        cands = list(itertools.combinations(range(n), max_lut))
+        if len(cands) > tries:
+            pick = np.random.default_rng(n).choice(len(cands), tries, replace=False)
+            cands = [cands[i] for i in sorted(pick)]
+        best = None
+        for bset in cands:
+            rows, inv, free = _bound_set_classes(t, n, bset)
+            key = (max(1, (len(rows) - 1).bit_length()), len(rows))
+            if best is None or key < best[0]:
+                best = (key, bset, rows, inv, free)
+        (c, mu), bset, rows, inv, free = best
+        if c >= max_lut:  # no bound set narrows the table: Shannon expansion from here
             break
-        b_set = [j for j in range(n) if j not in a_set]
-        axes = [n - 1 - j for j in reversed(a_set)] + [n - 1 - j for j in reversed(b_set)]
-        t2 = cube.transpose(axes).reshape(1 << (bits * g), -1)  # [A assignment, B assignment]
-        ua, ia = np.unique(t2, axis=0, return_inverse=True)
-        ub, ib = np.unique(ua.T, axis=0, return_inverse=True)
-        ca = max(1, int(len(ua) - 1).bit_length())
-        cb = max(1, int(len(ub) - 1).bit_length())
-        if best is None or ca + cb < best[0]:
-            best = (ca + cb, a_set, b_set, t2, ua, ia.ravel(), ub, ib.ravel(), ca, cb)
-    cost, a_set, b_set, t2, ua, ia, ub, ib, ca, cb = best
-    if cost >= n * bits - 1:  # the output tables would be (almost) as wide as the neuron
+        order = np.argsort(rows.mean(axis=1), kind="stable")  # order[r] = the class ranked r
+        rank = np.argsort(order, kind="stable")[inv]  # class index of every bound assignment
+        bank = [em.emit(((rank >> k) & 1).astype(np.uint8), [fan[i] for i in bset]) for k in range(c)]
+        ranked = rows[order][np.minimum(np.arange(1 << c), mu - 1)]  # unused indices repeat the last class
+        t = np.ascontiguousarray(ranked.T).reshape(-1)  # address = index + free assignment * 2**c
+        fan = bank + [fan[i] for i in free]
+        narrowed = True
+    if not narrowed:
         return None
-    # rank classes by their mean output: monotone neurons get monotone (comparator-like) indices
-    rank_a = np.argsort(np.argsort(ua.mean(axis=1), kind="stable"), kind="stable")[ia]
-    rank_b = np.argsort(np.argsort(ub.mean(axis=1), kind="stable"), kind="stable")[ib]
-    fan_a = [s for j in a_set for s in ins[j]]
-    fan_b = [s for j in b_set for s in ins[j]]
-    sa = [em.emit(((rank_a >> k) & 1).astype(np.uint8), fan_a) for k in range(ca)]
-    sb = [em.emit(((rank_b >> k) & 1).astype(np.uint8), fan_b) for k in range(cb)]
-    # one representative assignment per index; unused indices repeat the last class (don't-cares)
-    rep_a = np.array([np.flatnonzero(rank_a == min(c, len(ua) - 1))[0] for c in range(1 << ca)])
-    rep_b = np.array([np.flatnonzero(rank_b == min(c, len(ub) - 1))[0] for c in range(1 << cb)])
-    f = t2[rep_a][:, rep_b].T.reshape(-1)  # address = index_a + index_b * 2**ca
-    return [em.emit(((f >> k) & 1).astype(np.uint8), sa + sb) for k in range(ow)]
+    return [em.emit(((t >> k) & 1).astype(np.uint8), fan) for k in range(ow)]
 
 
 def _nearest_reachable(reach: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -290,7 +294,7 @@ def compile_neurons(
     ``dont_cares``: a hidden neuron's output codes that no input can produce are don't-cares of
     the next layer's tables (filled from the nearest reachable code, so tables shrink); the
     netlist still equals the integer model on every primary input. ``decompose`` (with
-    ``max_lut``): emit wide neurons by a two-block Curtis decomposition (:func:`_decompose_emit`)
+    ``max_lut``): emit wide neurons by recursive Curtis decomposition (:func:`_decompose_emit`)
     where that narrows their tables, else by Shannon expansion.
     """
     im = as_integer_model(model)
@@ -333,8 +337,7 @@ def compile_neurons(
             fan = [int(s) for j in idx for s in prev[j]]
             outs = None
             if max_lut is not None and len(fan) > max_lut and decompose:
-                groups = [[int(s) for s in prev[j]] for j in idx]
-                outs = _decompose_emit(em, y, groups, L.in_bits, ow, max_lut)
+                outs = _decompose_emit(em, y, fan, ow, max_lut)
             if outs is None:
                 outs = _shannon_outputs(em, y, fan, ow, max_lut, L, o, idx)
             for k in range(ow):
