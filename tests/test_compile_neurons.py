@@ -147,7 +147,7 @@ def test_split_netlist_exact_on_every_input(cfg, max_lut):
 
 
 def test_decomposition_narrows_linear_neurons():
-    # 12-bit linear neurons (6 inputs x 2 bits): two class-index banks + narrow output tables beat a Shannon split
+    # 12-bit linear neurons (6 inputs x 2 bits): recursive class-index banks beat a Shannon split
     rng = np.random.default_rng(1)
     x = rng.random((512, 24))
     y = (x[:, :12].sum(1) > x[:, 12:].sum(1)).astype(int)
