@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lutnn.errors import LutnnError
+from lutnn.errors import LutnnError, ToolError
 from lutnn.netlist import MAX_K, Netlist, NetlistBuilder, table_from_function
 from lutnn.nn.quant import IntegerMLP, QuantError, QuantMLP, code_range
 
@@ -140,6 +140,7 @@ def _decompose_emit(
     t = np.asarray(y, dtype=np.int64)
     fan = list(fan)
     narrowed = False
+    addr = np.arange(len(t), dtype=np.int64)  # where each original assignment lands in the current table
     while len(fan) > max_lut:
         n = len(fan)
         cands = list(itertools.combinations(range(n), max_lut))
@@ -160,10 +161,15 @@ def _decompose_emit(
         bank = [em.emit(((rank >> k) & 1).astype(np.uint8), [fan[i] for i in bset]) for k in range(c)]
         ranked = rows[order][np.minimum(np.arange(1 << c), mu - 1)]  # unused indices repeat the last class
         t = np.ascontiguousarray(ranked.T).reshape(-1)  # address = index + free assignment * 2**c
+        b_idx = sum(((addr >> int(i)) & 1) << j for j, i in enumerate(bset))
+        f_idx = sum(((addr >> int(i)) & 1) << j for j, i in enumerate(free))
+        addr = rank[b_idx] + (f_idx << c)
         fan = bank + [fan[i] for i in free]
         narrowed = True
     if not narrowed:
         return None
+    if not np.array_equal(t[addr], y):  # exhaustive self-check of the decomposition (every input assignment)
+        raise ToolError("Curtis decomposition does not reproduce a neuron's truth table (a compiler bug)")
     return [em.emit(((t >> k) & 1).astype(np.uint8), fan) for k in range(ow)]
 
 
