@@ -108,6 +108,7 @@ def main() -> None:
             y_val=yte,
         )
         res["train_s"] = round(time.time() - t0, 1)
+        res["train_args"] = {k: getattr(args, k) for k in ("epochs", "lr", "batch", "prune_epochs", "shift", "w_bits")}
         res["history"] = hist
         save_quant_model(model, RESULTS / f"{args.out}.pt")
     res["config"] = model.config
