@@ -159,3 +159,21 @@ def test_decomposition_narrows_linear_neurons():
     assert dec.n_nodes < sha.n_nodes
     codes = rng.integers(0, 4, size=(20000, 24))
     assert count_disagreements(im, dec, codes)["score_disagreements"] == 0
+
+
+def test_decomposed_circuit_maps_to_fewer_luts_and_stays_exact():
+    # through Yosys/ABC: the decomposed tt netlist needs fewer 6-LUTs than the Shannon split, both exact
+    from lutnn.compile.arith import compile_and_report
+
+    rng = np.random.default_rng(2)
+    x = rng.random((512, 24))
+    y = (x[:, :12].sum(1) > x[:, 12:].sum(1)).astype(int)
+    m = QuantMLP(24, [10], 2, in_bits=2, in_scale=1 / 3, w_bits=4, act_bits=2, fan_in=6, seed=2)
+    train_qat(m, x, y, epochs=2, progress=False)
+    codes = rng.integers(0, 4, size=(4000, 24))
+    luts = {}
+    for dec in (True, False):
+        r = compile_and_report(m, codes, name="d", gates=False, xilinx=False, decompose=dec)
+        assert r["lut_disagreements"]["score_disagreements"] == 0 and r["lut_disagreements"]["class_disagreements"] == 0
+        luts[dec] = r["luts"]
+    assert luts[True] < luts[False], luts

@@ -167,6 +167,9 @@ def compile_cmd(
     report: Path = typer.Option(None, help="write the report as JSON"),
     synth: bool = typer.Option(True, help="run Yosys/ABC (gates, K-LUTs, synth_xilinx)"),
     fmax: bool = typer.Option(False, help="also place and route on ECP5 with nextpnr for an Fmax"),
+    decompose: bool = typer.Option(
+        True, help="tt route: Curtis-decompose wide neurons before ABC (--no-decompose: Shannon split only)"
+    ),
 ) -> None:
     """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy."""
     from lutnn.compile.arith import compile_and_report
@@ -188,6 +191,7 @@ def compile_cmd(
             synth=synth,
             fmax=fmax,
             out=out,
+            decompose=decompose,
         )
     import torch
 

@@ -433,6 +433,7 @@ def compile_and_report(
     gates: bool = True,
     xilinx_max_luts: int | None = None,
     fraig: bool | None = None,
+    decompose: bool = True,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -442,6 +443,7 @@ def compile_and_report(
     ``xilinx_max_luts`` skips ``synth_xilinx`` above that many K-LUTs (its ABC9 re-maps every LUT as a
     mux tree: over 15 min in the WebAssembly Yosys at ~10k LUTs); the skip is recorded. ``fraig``: ABC SAT
     sweeping in the K-LUT mapping (default: on for "tt", off for "arith"; see :func:`synth_netlist`).
+    ``decompose``: the "tt" route narrows wide neurons by Curtis decomposition before ABC (else Shannon only).
     """
     from lutnn.compile.neurons import as_integer_model, compile_neurons, count_disagreements
 
@@ -463,7 +465,7 @@ def compile_and_report(
         res["int_acc"] = float((im.predict(codes) == np.asarray(labels)).mean())
     if synth:
         if route == "tt":  # wide truth tables split into 6-input LUTs + muxes before Yosys/ABC
-            nl = compile_neurons(im, limit=limit, name=name, max_lut=6)
+            nl = compile_neurons(im, limit=limit, name=name, max_lut=6, decompose=decompose)
             res["split_nodes"] = nl.n_nodes
             res["split_disagreements"] = count_disagreements(im, nl, codes)
         if gates or route == "arith":
