@@ -146,13 +146,19 @@ def test_split_netlist_exact_on_every_input(cfg, max_lut):
         }
 
 
-def test_decomposition_narrows_linear_neurons():
-    # 12-bit linear neurons (6 inputs x 2 bits): recursive class-index banks beat a Shannon split
-    rng = np.random.default_rng(1)
+def _linear12(seed: int, hidden: int) -> tuple[QuantMLP, np.random.Generator]:
+    """A briefly trained net of 12-bit linear neurons (6 inputs x 2 bits) and the generator that made its data."""
+    rng = np.random.default_rng(seed)
     x = rng.random((512, 24))
     y = (x[:, :12].sum(1) > x[:, 12:].sum(1)).astype(int)
-    m = QuantMLP(24, [12], 2, in_bits=2, in_scale=1 / 3, w_bits=4, act_bits=2, fan_in=6, seed=1)
+    m = QuantMLP(24, [hidden], 2, in_bits=2, in_scale=1 / 3, w_bits=4, act_bits=2, fan_in=6, seed=seed)
     train_qat(m, x, y, epochs=2, progress=False)
+    return m, rng
+
+
+def test_decomposition_narrows_linear_neurons():
+    # 12-bit linear neurons (6 inputs x 2 bits): recursive class-index banks beat a Shannon split
+    m, rng = _linear12(1, 12)
     im = m.integer_model()
     dec = compile_neurons(m, max_lut=6, decompose=True)
     sha = compile_neurons(m, max_lut=6, decompose=False)
@@ -165,11 +171,7 @@ def test_decomposed_circuit_maps_to_fewer_luts_and_stays_exact():
     # through Yosys/ABC: the decomposed tt netlist needs fewer 6-LUTs than the Shannon split, both exact
     from lutnn.compile.arith import compile_and_report
 
-    rng = np.random.default_rng(2)
-    x = rng.random((512, 24))
-    y = (x[:, :12].sum(1) > x[:, 12:].sum(1)).astype(int)
-    m = QuantMLP(24, [10], 2, in_bits=2, in_scale=1 / 3, w_bits=4, act_bits=2, fan_in=6, seed=2)
-    train_qat(m, x, y, epochs=2, progress=False)
+    m, rng = _linear12(2, 10)
     codes = rng.integers(0, 4, size=(4000, 24))
     luts = {}
     for dec in (True, False):

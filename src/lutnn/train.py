@@ -127,14 +127,19 @@ def _augment(qb: torch.Tensor, cfg: RunConfig, prep: Prepared, gen: torch.Genera
     """Training-time augmentation named by ``train.augment`` (comma-separated: shift, jitter)."""
     kinds = (cfg.train.augment or "").split(",")
     if "shift" in kinds and prep.dataset.image_shape is not None:
-        half = torch.rand(len(qb), generator=gen).to(qb.device) < 0.5
-        qb = torch.where(half[:, None], shift_images(qb, prep.dataset.image_shape, gen), qb)
+        qb = shift_half(qb, prep.dataset.image_shape, gen)
     if "jitter" in kinds:
         top = (1 << prep.quantizer.width) - 1
         amp = max(1, round(cfg.train.jitter * top))
         noise = torch.randint(-amp, amp + 1, qb.shape, generator=gen).to(qb.device)
         qb = (qb + noise).clamp(0, top)
     return qb
+
+
+def shift_half(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    """Random ±1-pixel shifts of a random half of the images ``q [B, H*W]`` (the other half unchanged)."""
+    half = torch.rand(len(q), generator=gen).to(q.device) < 0.5
+    return torch.where(half[:, None], shift_images(q, shape, gen), q)
 
 
 def shift_images(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:

@@ -660,12 +660,12 @@ def train_qat(
     learned = model.config["mask"] == "learned"
     from rich.progress import Progress
 
+    first, span = min(warmup_epochs, max(0, epochs - 1)), max(1, prune_epochs)  # the mask schedule's epochs
     with Progress(disable=not progress) as bar:
         task = bar.add_task("QAT", total=epochs)
         for ep in range(epochs):
-            first = min(warmup_epochs, max(0, epochs - 1))
-            if learned and first <= ep < first + max(1, prune_epochs):
-                model.apply_learned_masks((ep - first + 1) / max(1, prune_epochs))
+            if learned and first <= ep < first + span:
+                model.apply_learned_masks((ep - first + 1) / span)
             model.train()
             perm = torch.randperm(len(xt), generator=g)
             tot = 0.0
@@ -687,7 +687,7 @@ def train_qat(
             if progress:
                 shown = "  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch")
                 bar.update(task, advance=1, description=f"QAT  {shown}")
-    if learned and epochs < warmup_epochs + max(1, prune_epochs):
+    if learned and epochs < warmup_epochs + span:
         model.apply_learned_masks()  # the schedule did not finish: reach the target fan-in
     model.eval()
     return hist
@@ -698,12 +698,11 @@ def shift_augment(shape: tuple[int, int]) -> Callable[[torch.Tensor, torch.Gener
     h, w = shape
 
     def aug(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        from lutnn.train import shift_images
+        from lutnn.train import shift_half
 
         if xb.shape[1] != h * w:
             raise QuantError(f"shift augmentation needs {h}x{w} = {h * w} features per image, got {xb.shape[1]}")
-        half = torch.rand(len(xb), generator=gen) < 0.5
-        return torch.where(half[:, None], shift_images(xb, (h, w), gen), xb)
+        return shift_half(xb, (h, w), gen)
 
     return aug
 
