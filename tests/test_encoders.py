@@ -126,3 +126,45 @@ def test_group_sum_head_circuit() -> None:
     np.testing.assert_array_equal(out, scores.argmax(1).numpy())
     with pytest.raises(LutnnError, match="multiple of the 3 classes"):
         GroupSum(10, 3)
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_learned_thermometer_circuit_equals_torch_after_moving(width: int) -> None:
+    """Moved (learned) thresholds, clipped at both ends and colliding, still give the circuit's bits."""
+    rng = np.random.default_rng(width)
+    top = (1 << width) - 1
+    enc = make_encoder("quantile", rng.integers(0, top + 1, size=(300, 2)), width, levels=4, learn=True)
+    with torch.no_grad():
+        enc.offset.copy_(torch.linspace(-3 * top, 3 * top, enc.n_bits))  # far out of range at both ends
+        enc.offset[1] = enc.thr[0] - enc.thr[1]  # bit 1 lands on bit 0's threshold
+    t = enc.thresholds()
+    assert t.min() >= 1 and t.max() <= top and t[0] == 1 and t[-1] == top
+    q = np.stack([np.arange(top + 1), rng.integers(0, top + 1, top + 1)], axis=1)
+    for mode in (enc.train, enc.eval):
+        mode()
+        ref = enc(torch.from_numpy(q)).detach().numpy()
+        np.testing.assert_array_equal(ref, (q[:, enc.feat.numpy()] >= t.numpy()[None, :]).astype(np.float32))
+        np.testing.assert_array_equal(_circuit_bits(enc, width, q), ref.astype(np.uint8))
+    assert enc.describe()["learned"] and enc.describe()["distinct"] < enc.n_bits
+
+
+def test_learned_threshold_gradient_finds_the_class_boundary() -> None:
+    """Fitting one bit to the label ``q >= 11`` by its threshold alone moves the threshold from 4 to 11."""
+    q = torch.arange(16).repeat(20)[:, None]
+    y = (q[:, 0] >= 11).float()
+    enc = Thermometer([np.array([4])], 4, learn=True)
+    opt = torch.optim.Adam(enc.parameters(), lr=0.1)
+    for _ in range(300):
+        bit = enc(q)[:, 0]
+        loss = ((bit - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert int(enc.thresholds()[0]) == 11
+
+
+def test_learned_thresholds_need_a_thermometer() -> None:
+    with pytest.raises(LutnnError, match="needs a thermometer kind"):
+        make_encoder("binary", np.zeros((4, 2), np.int64), 4, learn=True)
+    with pytest.raises(LutnnError, match="temperature"):
+        Thermometer([np.array([3])], 4, learn=True, temperature=0.0)

@@ -190,3 +190,23 @@ def test_frozen_learnable_mapping_is_dropped_and_resumes(tmp_path) -> None:
     np.testing.assert_array_equal(resumed.model.layers[0].connections(), first.model.layers[0].connections())
     loaded = load_checkpoint(tmp_path)
     np.testing.assert_array_equal(loaded.model.predict(loaded.q_test), resumed.model.predict(resumed.q_test))
+
+
+def test_learned_encoder_thresholds_train_export_and_resume(tmp_path) -> None:
+    """Learned thresholds move in training, the circuit matches the model on every test sample, resume keeps them."""
+    from lutnn.compile.luts import check_against_model, compile_design
+
+    cfg = small_config(epochs=3, layers=[150, 50])
+    cfg.encoder = EncoderConfig(kind="quantile", levels=3, learn=True, lr=0.02)
+    res = train(cfg, tmp_path, progress=False)
+    enc = res.model.encoder
+    assert res.test_accuracy > 0.6 and enc.describe()["moved"] > 0
+    agree = check_against_model(res.model, compile_design(res.model), res.q_test)
+    assert agree.exact, agree
+    loaded = load_checkpoint(tmp_path)
+    assert torch.equal(loaded.model.encoder.thresholds(), enc.thresholds())
+    np.testing.assert_array_equal(loaded.model.predict(loaded.q_test), res.model.predict(res.q_test))
+    bad = small_config()
+    bad.encoder = EncoderConfig(kind="gray", learn=True)
+    with pytest.raises(LutnnError, match=r"encoder\.learn needs a thermometer kind"):
+        bad.check()

@@ -48,6 +48,9 @@ class EncoderConfig:
     min_frac: float = (
         0.0  # quantile, pooled: drop threshold bits that are 1 (or 0) on fewer than this fraction of samples
     )
+    learn: bool = False  # thermometer kinds: train the thresholds (start where `kind` puts them)
+    temperature: float = 1.0  # learned thresholds: width of the soft step, in bus steps
+    lr: float | None = None  # learned thresholds: their learning rate (None: train.lr), in bus steps
 
 
 @dataclass
@@ -152,6 +155,12 @@ class RunConfig:
             raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, pooled, binary or gray")
         if e.levels < 1:
             raise LutnnError(f"{source}: encoder.levels={e.levels} must be >= 1")
+        if e.learn and e.kind not in ("thermometer", "quantile", "pooled"):
+            raise LutnnError(
+                f"{source}: encoder.learn needs a thermometer kind (thermometer, quantile or pooled), not {e.kind!r}"
+            )
+        if e.temperature <= 0:
+            raise LutnnError(f"{source}: encoder.temperature={e.temperature} must be > 0 (bus steps)")
         if not 0 <= e.min_frac < 0.5:
             raise LutnnError(f"{source}: encoder.min_frac={e.min_frac} must be in [0, 0.5) (0 keeps every threshold)")
         x = self.export

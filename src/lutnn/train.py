@@ -79,7 +79,8 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     ds.validate()
     qz = FeatureQuantizer.fit(ds.x_train, cfg.encoder.width)
     q_train, q_test = qz.transform(ds.x_train), qz.transform(ds.x_test)
-    enc = make_encoder(cfg.encoder.kind, q_train, qz.width, cfg.encoder.levels, cfg.encoder.min_frac)
+    e = cfg.encoder
+    enc = make_encoder(e.kind, q_train, qz.width, e.levels, e.min_frac, e.learn, e.temperature)
     return Prepared(ds, qz, enc, q_train, q_test)
 
 
@@ -158,12 +159,18 @@ def shift_images(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) 
 
 
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The configured optimiser; learned encoder thresholds get ``encoder.lr`` and no weight decay."""
     t = cfg.train
+    enc = {id(p) for p in model.encoder.parameters()} if isinstance(model, LUTNetwork) else set()
+    groups: list[dict[str, Any]] = [{"params": [p for p in model.parameters() if id(p) not in enc]}]
+    if enc:
+        lr = cfg.encoder.lr if cfg.encoder.lr is not None else t.lr
+        groups.append({"params": list(model.encoder.parameters()), "lr": lr, "weight_decay": 0.0})
     if t.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
     if t.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
+        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.SGD(groups, lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
 
 
 def _forget_dropped(opt: torch.optim.Optimizer, model: torch.nn.Module) -> None:

@@ -7,8 +7,9 @@ Two steps, both exact and both exported to hardware:
    (digits 0..16, MNIST 0..255) keeps its values (offset 0, step 1). This map is what the
    report's hardware interface documents: drive ``design.v`` with ``q``.
 2. An encoder turns ``q`` into bits. :class:`Thermometer` (``q >= threshold`` for uniform or
-   quantile thresholds; in hardware one comparator per bit), :class:`BinaryCode` (the bits of
-   ``q``: wires) and :class:`GrayCode` (``q ^ (q >> 1)``: one XOR per bit).
+   quantile thresholds, optionally moved by training; in hardware one comparator per bit),
+   :class:`BinaryCode` (the bits of ``q``: wires) and :class:`GrayCode` (``q ^ (q >> 1)``: one
+   XOR per bit).
 
 Every encoder computes its bits from integer tensors, so PyTorch and the netlist see the same
 values by construction.
@@ -159,9 +160,15 @@ class Thermometer(Encoder):
     ``thresholds`` is a list (one per feature) of increasing integers in ``1..2**width-1``;
     :meth:`uniform` spreads them evenly over the range, :meth:`quantile` puts them at the
     training data's quantiles (DWN's distributive thermometer).
+
+    ``learn=True`` makes each threshold trainable: a real offset per bit moves it, the forward
+    pass always compares against the integer nearest ``threshold + offset`` (clipped to the bus
+    range), so PyTorch, the netlist and the Verilog stay bit-exact, and in training the bit's
+    gradient reaches the offset through a sigmoid of width ``temperature`` bus steps centred
+    between the two bus values it separates (a straight-through estimator).
     """
 
-    def __init__(self, thresholds: list[np.ndarray], width: int) -> None:
+    def __init__(self, thresholds: list[np.ndarray], width: int, learn: bool = False, temperature: float = 1.0) -> None:
         super().__init__()
         self.n_features = len(thresholds)
         self.width = width
@@ -175,8 +182,21 @@ class Thermometer(Encoder):
             raise LutnnError(
                 "thermometer encoder has no useful thresholds (constant features?); use more levels or other features"
             )
+        if temperature <= 0:
+            raise LutnnError(f"thermometer temperature={temperature} must be > 0 (bus steps)")
         self.register_buffer("feat", torch.tensor(feat, dtype=torch.long))
         self.register_buffer("thr", torch.tensor(val, dtype=torch.long))
+        self.learn = learn
+        self.temperature = float(temperature)
+        if learn:
+            self.offset = nn.Parameter(torch.zeros(len(val)))
+
+    def thresholds(self) -> torch.Tensor:
+        """The integer thresholds in use, ``int64 [n_bits]``: learned ones rounded to nearest, in ``1..2**width-1``."""
+        if not self.learn:
+            return self.thr
+        t = torch.floor(self.thr.to(torch.float64) + self.offset.detach().to(torch.float64) + 0.5)
+        return t.clamp(1, (1 << self.width) - 1).to(torch.long)
 
     @staticmethod
     def uniform(n_features: int, width: int, levels: int) -> Thermometer:
@@ -230,19 +250,63 @@ class Thermometer(Encoder):
     def n_bits(self) -> int:
         return len(self.thr)
 
+    def per_feature(self) -> list[np.ndarray]:
+        """The integer thresholds in use, one array per feature (what the constructor takes)."""
+        feat, thr = self.feat.cpu().numpy(), self.thresholds().cpu().numpy()
+        return [np.sort(thr[feat == f]) for f in range(self.n_features)]
+
     def bit_feature(self) -> np.ndarray:
         return self.feat.cpu().numpy()
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         self._check(q)
-        return (q[:, self.feat] >= self.thr[None, :]).float()
+        qf = q[:, self.feat]
+        hard = (qf >= self.thresholds()[None, :]).float()
+        if not (self.learn and self.training and torch.is_grad_enabled()):
+            return hard
+        return _SoftStep.apply(hard, qf, self.thr + self.offset, self.temperature)
 
     def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
-        feat, thr = self.feat.tolist(), self.thr.tolist()
-        return np.array([circuits.ge_const(b, buses[f], t) for f, t in zip(feat, thr, strict=True)], dtype=np.int64)
+        feat, thr = self.feat.tolist(), self.thresholds().tolist()
+        cache: dict[tuple[int, int], int] = {}  # two learned thresholds may meet: one comparator
+        out = []
+        for f, t in zip(feat, thr, strict=True):
+            if (f, t) not in cache:
+                cache[f, t] = circuits.ge_const(b, buses[f], t)
+            out.append(cache[f, t])
+        return np.array(out, dtype=np.int64)
 
     def describe(self) -> dict:
-        return {"kind": "thermometer", "bits": self.n_bits}
+        d = {"kind": "thermometer", "bits": self.n_bits}
+        if self.learn:
+            moved = self.thresholds() != self.thr
+            d.update(
+                learned=True,
+                moved=int(moved.sum()),
+                distinct=len(set(zip(self.feat.tolist(), self.thresholds().tolist(), strict=True))),
+            )
+        return d
+
+
+class _SoftStep(torch.autograd.Function):
+    """Forward: the hard bits, exactly; backward: the gradient of ``sigmoid((q − t + ½) / T)`` to ``t``.
+
+    Threshold ``t`` (real) compares as its nearest integer, so the bit flips between ``q = round(t) − 1``
+    and ``round(t)``: the soft step is centred half a bus step below ``t``.
+    """
+
+    @staticmethod
+    def forward(ctx, hard: torch.Tensor, q: torch.Tensor, t: torch.Tensor, temperature: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(q, t)
+        ctx.temperature = temperature
+        return hard
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):  # type: ignore[override]
+        q, t = ctx.saved_tensors
+        s = torch.sigmoid((q.to(t.dtype) - t[None, :] + 0.5) / ctx.temperature)
+        gt = -(g * s * (1 - s)).sum(0) / ctx.temperature
+        return None, None, gt, None
 
 
 def _informative(col: np.ndarray, t: np.ndarray, min_frac: float) -> np.ndarray:
@@ -304,18 +368,32 @@ class GrayCode(BinaryCode):
 ENCODERS = ("thermometer", "quantile", "pooled", "binary", "gray")
 
 
-def make_encoder(kind: str, q_train: np.ndarray, width: int, levels: int = 8, min_frac: float = 0.0) -> Encoder:
+def make_encoder(
+    kind: str,
+    q_train: np.ndarray,
+    width: int,
+    levels: int = 8,
+    min_frac: float = 0.0,
+    learn: bool = False,
+    temperature: float = 1.0,
+) -> Encoder:
     """Encoder by name: ``thermometer`` (uniform), ``quantile`` (distributive thermometer), ``binary``, ``gray``.
 
     ``min_frac`` (quantile only): drop thresholds that are 1 (or 0) on fewer than that fraction of training samples.
+    ``learn`` (thermometer kinds only): the thresholds start there and are then trained (see :class:`Thermometer`).
     """
     f = q_train.shape[1]
+    if learn and kind not in ("thermometer", "quantile", "pooled"):
+        raise LutnnError(f"encoder.learn needs a thermometer kind (thermometer, quantile, pooled), not {kind!r}")
+    enc: Thermometer | None = None
     if kind == "thermometer":
-        return Thermometer.uniform(f, width, levels)
-    if kind == "quantile":
-        return Thermometer.quantile(q_train, width, levels, min_frac)
-    if kind == "pooled":
-        return Thermometer.pooled_quantile(q_train, width, levels, min_frac)
+        enc = Thermometer.uniform(f, width, levels)
+    elif kind == "quantile":
+        enc = Thermometer.quantile(q_train, width, levels, min_frac)
+    elif kind == "pooled":
+        enc = Thermometer.pooled_quantile(q_train, width, levels, min_frac)
+    if enc is not None:
+        return Thermometer([t for t in enc.per_feature()], width, learn, temperature) if learn else enc
     if kind == "binary":
         return BinaryCode(f, width)
     if kind == "gray":
