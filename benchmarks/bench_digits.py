@@ -7,6 +7,7 @@ DWN 96.7% with 3,000 LUT6 (core only, 15 s).
     .venv/bin/python benchmarks/bench_digits.py [--config configs/digits.toml ...] [--seeds 0,1,2]
     .venv/bin/python benchmarks/bench_digits.py --heads 3,6,7,10   # LUT6 of the popcount/argmax head alone
     .venv/bin/python benchmarks/bench_digits.py --val --seeds 0,1 --set train.augment=shift   # model selection
+    .venv/bin/python benchmarks/bench_digits.py --seeds 0,1,2 --set encoder.learn=True --out F.json   # an override on test
 """
 
 from __future__ import annotations
@@ -21,9 +22,27 @@ from lutnn.config import load_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(config: Path, out_root: Path, synth: bool, threads: int | None, seed: int | None = None) -> dict:
+def apply_overrides(cfg, overrides: list[str], source: str) -> None:
+    """Apply ``section.key=value`` overrides (value a Python literal, else a bare string), then re-check."""
+    import ast
+
+    for ov in overrides:
+        key, _, val = ov.partition("=")
+        sec, _, name = key.partition(".")
+        try:
+            v = ast.literal_eval(val)
+        except (ValueError, SyntaxError):
+            v = val
+        setattr(getattr(cfg, sec), name, v)
+    cfg.check(source)
+
+
+def run(
+    config: Path, out_root: Path, synth: bool, threads: int | None, seed: int | None = None, overrides: list[str] = ()
+) -> dict:
     """Train, export, verify and synthesise one config (optionally with another seed); one result row."""
     cfg = load_config(config)
+    apply_overrides(cfg, list(overrides), str(config))
     if not synth:
         cfg.export.synth = None
     if threads:
@@ -34,6 +53,7 @@ def run(config: Path, out_root: Path, synth: bool, threads: int | None, seed: in
     luts, acc, tm = rep["luts"], rep["accuracy"], rep["timings"]
     return {
         "config": str(config.relative_to(ROOT)) if config.is_relative_to(ROOT) else str(config),
+        "overrides": list(overrides),
         "seed": cfg.train.seed,
         "dataset": rep["dataset"]["name"],
         "layers": rep["model"]["layers"],
@@ -73,29 +93,19 @@ def print_table(rows: list[dict], title: str) -> None:
 
 
 def validate(config: Path, seeds: list[int], overrides: list[str], threads: int | None) -> list[dict]:
-    """Model selection without the test set: train on 80% of the training split, score the other 20%."""
-    import ast
-
+    """Model selection without the test set: train on 80% of the training split, score the other 20% (split by seed)."""
     from lutnn.data import Dataset, _split, load_dataset
     from lutnn.train import train
 
     rows = []
     for seed in seeds:
         cfg = load_config(config)
-        for ov in overrides:  # "section.key=value", value a Python literal (or a bare string)
-            key, _, val = ov.partition("=")
-            sec, _, name = key.partition(".")
-            try:
-                v = ast.literal_eval(val)
-            except (ValueError, SyntaxError):
-                v = val
-            setattr(getattr(cfg, sec), name, v)
         cfg.train.seed = seed
         if threads:
             cfg.train.threads = threads
-        cfg.check(str(config))
+        apply_overrides(cfg, overrides, str(config))
         ds = load_dataset(cfg.data.name, cfg.data.path, cfg.data.label)
-        xtr, xva, ytr, yva = _split(ds.x_train, ds.y_train, 0.2, random_state=0)
+        xtr, xva, ytr, yva = _split(ds.x_train, ds.y_train, 0.2, random_state=seed)  # a new split per seed
         val = Dataset(ds.name, xtr, ytr, xva, yva, ds.n_classes, ds.feature_names, ds.class_names, ds.image_shape)
         res = train(cfg, progress=False, dataset=val)
         row = {"config": str(config), "overrides": overrides, "seed": seed, "val_acc": res.test_accuracy}
@@ -169,7 +179,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         "--heads", default=None, help="instead: synthesise the head alone for these group sizes (e.g. 3,6,7,10)"
     )
     ap.add_argument("--val", action="store_true", help="instead: validation-split accuracy (no test set, no export)")
-    ap.add_argument("--set", nargs="*", default=[], help="with --val: overrides such as train.augment=shift")
+    ap.add_argument("--set", nargs="*", default=[], help="config overrides such as train.augment=shift")
     a = ap.parse_args()
     if a.val:
         vs = [int(s) for s in (a.seeds or "0").split(",")]
@@ -185,7 +195,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         return
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [None]
     rows = [
-        run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed)
+        run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set)
         for c in a.config
         for seed in seeds
     ]
