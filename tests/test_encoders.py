@@ -128,28 +128,6 @@ def test_group_sum_head_circuit() -> None:
         GroupSum(10, 3)
 
 
-def test_tiebreak_head_breaks_ties_by_the_half_node_and_matches_its_circuit() -> None:
-    """Scores ``2·count(first g−1) + last``: a tie of plain counts no longer goes to the lowest index; circuit agrees."""
-    head = GroupSum(12, 3, tau=2.0, tiebreak=True)
-    rng = np.random.default_rng(1)
-    h = rng.integers(0, 2, size=(4096, 12))
-    g = h.reshape(-1, 3, 4)
-    ints = 2 * g[..., :3].sum(-1) + g[..., 3]
-    np.testing.assert_array_equal(head.counts(torch.from_numpy(h).float()).numpy(), ints)
-    scores = head(torch.from_numpy(h).float())
-    torch.testing.assert_close(scores * 4, torch.from_numpy(ints).float())
-    tie = np.array([[1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0]])  # plain counts 3 and 3; weighted 5 and 6
-    assert int(head(torch.from_numpy(tie).float()).argmax(1)) == 1
-    assert int(GroupSum(12, 3)(torch.from_numpy(tie).float()).argmax(1)) == 0  # plain head: lowest index
-    b = NetlistBuilder("head", k=6)
-    _counts, idx = head.build(b, b.add_input("h", 12))
-    b.add_output("cls", idx)
-    out = simulate_buses(b.build(), {"h": (h << np.arange(12)).sum(1)})["cls"]
-    np.testing.assert_array_equal(out, scores.argmax(1).numpy())
-    with pytest.raises(LutnnError, match="at least 2 nodes per class"):
-        GroupSum(3, 3, tiebreak=True)
-
-
 @pytest.mark.parametrize("width", [4, 8])
 def test_learned_thermometer_circuit_equals_torch_after_moving(width: int) -> None:
     """Moved (learned) thresholds, clipped at both ends and colliding, still give the circuit's bits."""

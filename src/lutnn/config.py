@@ -64,7 +64,6 @@ class ModelConfig:
     grad: str = "efd"  # efd | fd | multilinear
     tau: float | None = None  # group-sum temperature; None: sqrt(nodes per class)
     smooth: float = 0.0  # spread table gradients to Hamming neighbours (weight smooth**distance)
-    tiebreak: bool = False  # head: each class's last node counts half (score 2·count + node) to break ties
 
 
 @dataclass

@@ -120,7 +120,6 @@ def build_model(cfg: RunConfig, prep: Prepared) -> LUTNetwork:
         seed=cfg.train.seed,
         smooth=m.smooth,
         candidates=m.candidates,
-        tiebreak=m.tiebreak,
     )
     return net
 

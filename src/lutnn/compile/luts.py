@@ -168,7 +168,6 @@ def export_run(
             "encoder": model.encoder.describe(),
             "classes": model.n_classes,
             "group": model.head.group,
-            "tiebreak": model.head.tiebreak,
         },
         "accuracy": {
             "pytorch": float((agree.model_pred == y_test).mean()),

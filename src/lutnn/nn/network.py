@@ -35,7 +35,6 @@ class LUTNetwork(nn.Module):
             single name or one per layer.
         image_shape: ``(H, W)`` of image data (feature f is pixel ``divmod(f, W)``).
         smooth: spread table gradients to Hamming neighbours (see :class:`LUTLayer`).
-        tiebreak: the head's last node per class counts half (see :class:`GroupSum`).
     """
 
     def __init__(
@@ -53,7 +52,6 @@ class LUTNetwork(nn.Module):
         seed: int = 0,
         smooth: float = 0.0,
         candidates: int = 4,
-        tiebreak: bool = False,
     ) -> None:
         super().__init__()
         if not widths:
@@ -98,7 +96,7 @@ class LUTNetwork(nn.Module):
                 pos = node_positions(layer.connections(), pos)
             n_in = int(n_out)
         self.layers = nn.ModuleList(layers)
-        self.head = GroupSum(n_in, n_classes, tau, tiebreak)
+        self.head = GroupSum(n_in, n_classes, tau)
         self.k = k
 
     @property
