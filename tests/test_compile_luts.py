@@ -106,3 +106,24 @@ def test_export_run_fails_when_verilog_disagrees(trained, tmp_path, monkeypatch)
             trained.model, trained.q_test, trained.prepared.dataset.y_test, tmp_path, synth=None, hdl_sim="icarus"
         )
     assert json.loads((tmp_path / "report.json").read_text())["hdl"]["mismatches_vs_netlist"] == 3
+
+
+def test_export_run_can_synthesise_the_core_only(trained, tmp_path) -> None:
+    """``synth_scope="core"`` maps the LUT layers with Yosys and leaves the whole design unsynthesised."""
+    rep = export_run(
+        trained.model,
+        trained.q_test,
+        trained.prepared.dataset.y_test,
+        tmp_path,
+        synth="lut",
+        synth_scope="core",
+        verilog=False,
+        hdl_sim=None,
+    )
+    luts = rep["luts"]
+    assert 0 < luts["core_lut6"] <= luts["core_nodes"] == 200
+    assert luts["design_lut6"] is None and "synth_design_s" not in rep["timings"]
+    cfg = RunConfig()
+    cfg.export.synth_scope = "layers"
+    with pytest.raises(Exception, match=r"export\.synth_scope='layers' must be 'design'"):
+        cfg.check()
