@@ -108,22 +108,41 @@ def test_export_run_fails_when_verilog_disagrees(trained, tmp_path, monkeypatch)
     assert json.loads((tmp_path / "report.json").read_text())["hdl"]["mismatches_vs_netlist"] == 3
 
 
-def test_export_run_can_synthesise_the_core_only(trained, tmp_path) -> None:
-    """``synth_scope="core"`` maps the LUT layers with Yosys and leaves the whole design unsynthesised."""
+def test_export_run_can_synthesise_the_parts_one_by_one(trained, tmp_path) -> None:
+    """``synth_scope="parts"``: encoder, core and head each through Yosys; the whole is their sum."""
     rep = export_run(
         trained.model,
         trained.q_test,
         trained.prepared.dataset.y_test,
         tmp_path,
         synth="lut",
-        synth_scope="core",
+        synth_scope="parts",
         verilog=False,
         hdl_sim=None,
     )
     luts = rep["luts"]
-    assert 0 < luts["core_lut6"] <= luts["core_nodes"] == 200
-    assert luts["design_lut6"] is None and "synth_design_s" not in rep["timings"]
+    parts = luts["design_lut6_parts"]
+    assert 0 < parts["core"] == luts["core_lut6"] <= luts["core_nodes"] == 200
+    assert parts["encoder"] > 0 and parts["head"] > 0
+    assert luts["design_lut6"] == sum(parts.values()) and "each synthesised alone" in luts["tool"]
     cfg = RunConfig()
     cfg.export.synth_scope = "layers"
     with pytest.raises(Exception, match=r"export\.synth_scope='layers' must be 'design'"):
         cfg.check()
+
+
+def test_encoder_and_head_parts_compose_to_the_design(trained) -> None:
+    """compile_encoder → compile_core → compile_head, simulated in turn, give the whole design's classes."""
+    from lutnn.compile.luts import compile_encoder, compile_head, netlist_predict
+
+    m, q = trained.model, trained.q_test
+    enc = compile_encoder(m)
+    from lutnn.sim import encode_buses
+
+    used_bits = simulate(enc, encode_buses(enc, {f"x{i}": q[:, i] for i in range(q.shape[1])}))
+    bits = np.zeros((len(q), m.encoder.n_bits), dtype=np.uint8)
+    bits[:, np.unique(m.layers[0].connections())] = used_bits  # unread encoder bits stay 0: no node sees them
+    h = simulate(compile_core(m), bits)
+    out = simulate(compile_head(m), h)
+    cls = (out.astype(np.int64) << np.arange(out.shape[1])).sum(1)
+    np.testing.assert_array_equal(cls, netlist_predict(compile_design(m), q))

@@ -91,7 +91,7 @@ class TrainConfig:
 class ExportConfig:
     verilog: bool = True  # write design.v
     synth: str | bool | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut); false to skip
-    synth_scope: str = "design"  # design: core and whole design; core: the LUT layers only (big designs)
+    synth_scope: str = "design"  # design: core and whole design; parts: encoder, core, head one by one (big designs)
     hdl_sim: str | bool | None = (
         "icarus"  # simulator checking design.v against the netlist (icarus | verilator); false to skip
     )
@@ -173,9 +173,10 @@ class RunConfig:
                 setattr(x, key, "xilinx" if key == "synth" else "icarus")
         if x.synth not in (None, "xilinx", "lut", "ice40", "ecp5"):
             raise LutnnError(f"{source}: export.synth={x.synth!r} must be xilinx, lut, ice40, ecp5 or false")
-        if x.synth_scope not in ("design", "core"):
+        if x.synth_scope not in ("design", "parts"):
             raise LutnnError(
-                f"{source}: export.synth_scope={x.synth_scope!r} must be 'design' (core and whole design) or 'core'"
+                f"{source}: export.synth_scope={x.synth_scope!r} must be 'design' (core and whole design) "
+                "or 'parts' (encoder, core and head synthesised one by one)"
             )
         if x.hdl_sim not in (None, "icarus", "verilator"):
             raise LutnnError(f"{source}: export.hdl_sim={x.hdl_sim!r} must be icarus, verilator or false")
