@@ -170,25 +170,10 @@ def test_teacher_generalises_and_distill_loss_mixes_targets() -> None:
     torch.testing.assert_close(distill_loss(logits, yb, t_logits, 1.0), soft)
 
 
-def test_cnn_teacher_on_images_and_refused_on_tabular_data() -> None:
-    from lutnn.data import load_dataset
-    from lutnn.nn.teacher import CNNTeacher, train_teacher
-
-    ds = load_dataset("digits")
-    q, y = torch.as_tensor(ds.x_train).long(), torch.as_tensor(ds.y_train).long()
-    teacher = train_teacher(q, y, 10, 16, epochs=30, kind="cnn", image_shape=ds.image_shape)
-    assert isinstance(teacher, CNNTeacher)
-    with torch.no_grad():
-        acc = (teacher(torch.as_tensor(ds.x_test).long()).argmax(1).numpy() == ds.y_test).mean()
-    assert acc > 0.95
-    with pytest.raises(LutnnError, match="needs image data"):
-        train_teacher(q[:, :10], y, 10, 16, epochs=1, kind="cnn", image_shape=None)
-
-
 def test_teacher_config_is_checked() -> None:
     cfg = small_config()
     cfg.train.teacher = "svm"
-    with pytest.raises(LutnnError, match=r"train\.teacher='svm' must be 'mlp', 'cnn'"):
+    with pytest.raises(LutnnError, match=r"train\.teacher='svm' must be 'mlp'"):
         cfg.check()
 
 

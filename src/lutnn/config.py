@@ -82,7 +82,7 @@ class TrainConfig:
         None  # "shift" (±1-pixel shifts of images), "jitter" (±noise on bus values), or both "shift,jitter"
     )
     jitter: float = 0.1  # jitter amplitude as a fraction of the bus range
-    teacher: str | None = None  # "mlp" | "cnn" (images): distil from a float model trained first (training only)
+    teacher: str | None = None  # "mlp": distil from a float MLP trained first on the same data (training only)
     distill: float = 0.5  # weight of the teacher's soft labels in the loss (the rest: the hard labels)
     teacher_epochs: int = 30
 
@@ -186,8 +186,8 @@ class RunConfig:
             )
         if not 0 <= m.smooth < 1:
             raise LutnnError(f"{source}: model.smooth={m.smooth} must be in [0, 1)")
-        if t.teacher not in (None, "mlp", "cnn"):
-            raise LutnnError(f"{source}: train.teacher={t.teacher!r} must be 'mlp', 'cnn' (images) or absent")
+        if t.teacher not in (None, "mlp"):
+            raise LutnnError(f"{source}: train.teacher={t.teacher!r} must be 'mlp' or absent")
         if not 0 <= t.distill <= 1:
             raise LutnnError(f"{source}: train.distill={t.distill} must be in [0, 1]")
         if t.optimizer not in ("adam", "adamw", "sgd"):

@@ -241,7 +241,7 @@ def train(
     for _ in range(start_epoch):  # keep the data order of an uninterrupted run
         torch.randperm(len(q_tr), generator=gen)
     teacher = None
-    if cfg.train.teacher in ("mlp", "cnn"):
+    if cfg.train.teacher == "mlp":
         teacher = train_teacher(
             q_tr,
             y_tr,
@@ -250,8 +250,6 @@ def train(
             epochs=cfg.train.teacher_epochs,
             seed=cfg.train.seed,
             augment=(lambda qb: _augment(qb, cfg, prep, aug_gen)) if cfg.train.augment else None,
-            kind=cfg.train.teacher,
-            image_shape=prep.dataset.image_shape,
         )
     freeze_at = cfg.model.freeze_epoch if cfg.model.freeze_epoch is not None else max(1, epochs // 2)
     bs = cfg.train.batch_size

@@ -15,7 +15,7 @@ from torch import nn
 
 from lutnn.errors import LutnnError
 
-__all__ = ["CNNTeacher", "MLPTeacher", "distill_loss", "train_teacher"]
+__all__ = ["MLPTeacher", "distill_loss", "train_teacher"]
 
 
 class MLPTeacher(nn.Module):
@@ -38,36 +38,6 @@ class MLPTeacher(nn.Module):
         return self.net(q.to(torch.float32) * self.scale)
 
 
-class CNNTeacher(nn.Module):
-    """Small float CNN on images given as integer bus values ``[B, H*W]`` scaled to [0, 1] → logits ``[B, C]``.
-
-    Two 3×3 conv blocks (32, 64 channels, max-pooling) and a 128-unit layer: ~99% on MNIST, a
-    sharper teacher than the MLP for image data.
-    """
-
-    def __init__(self, shape: tuple[int, int], n_classes: int, top: int, dropout: float = 0.25) -> None:
-        super().__init__()
-        self.scale = 1.0 / max(1, top)
-        self.shape = tuple(shape)
-        h, w = self.shape
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2, ceil_mode=True),
-            nn.Conv2d(32, 64, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2, ceil_mode=True),
-        )
-        flat = 64 * -(-h // 4) * -(-w // 4)  # two ceil-mode poolings
-        self.head = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(flat, 128), nn.ReLU(), nn.Linear(128, n_classes)
-        )
-
-    def forward(self, q: torch.Tensor) -> torch.Tensor:
-        x = q.to(torch.float32).view(q.shape[0], 1, *self.shape) * self.scale
-        return self.head(self.features(x))
-
-
 def train_teacher(
     q: torch.Tensor,
     y: torch.Tensor,
@@ -78,20 +48,12 @@ def train_teacher(
     lr: float = 1e-3,
     seed: int = 0,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    kind: str = "mlp",
-    image_shape: tuple[int, int] | None = None,
-) -> nn.Module:
-    """Fit a teacher (``kind``: ``mlp``, or ``cnn`` for images of ``image_shape``) on integer features
-    ``q [N, F]`` and labels ``y [N]``; returned in eval mode."""
+) -> MLPTeacher:
+    """Fit an :class:`MLPTeacher` on integer features ``q [N, F]`` and labels ``y [N]`` (eval mode on return)."""
     if len(q) == 0:
         raise LutnnError("train.teacher needs training samples; the training split is empty")
     torch.manual_seed(seed)
-    if kind == "cnn":
-        if image_shape is None or image_shape[0] * image_shape[1] != q.shape[1]:
-            raise LutnnError("train.teacher = 'cnn' needs image data (a dataset with an image shape); use 'mlp'")
-        teacher: nn.Module = CNNTeacher(image_shape, n_classes, top).to(q.device)
-    else:
-        teacher = MLPTeacher(q.shape[1], n_classes, top).to(q.device)
+    teacher = MLPTeacher(q.shape[1], n_classes, top).to(q.device)
     opt = torch.optim.Adam(teacher.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     gen = torch.Generator().manual_seed(seed)
