@@ -393,7 +393,7 @@ def make_encoder(
     elif kind == "pooled":
         enc = Thermometer.pooled_quantile(q_train, width, levels, min_frac)
     if enc is not None:
-        return Thermometer([t for t in enc.per_feature()], width, learn, temperature) if learn else enc
+        return Thermometer(enc.per_feature(), width, learn, temperature) if learn else enc
     if kind == "binary":
         return BinaryCode(f, width)
     if kind == "gray":
