@@ -84,12 +84,11 @@ def _summary(rep: dict, out: Path) -> None:
             f"{_pct(acc['verilog'])}, {h['mismatches_vs_netlist']} mismatches / {h['vectors']}",
             f"{tm.get('verilog_s', 0) + tm.get('hdl_sim_s', 0):.1f} s",
         )
-    if luts.get("core_lut6") is not None:
+    if luts.get("design_lut6") is not None:
         d = luts.get("design_depth_synth")
-        whole = f"whole {luts['design_lut6']} LUT6, " if luts.get("design_lut6") is not None else "whole: not run, "
         tab.add_row(
             f"synthesis ({luts['tool']})",
-            f"{whole}core {luts['core_lut6']} LUT6" + (f", depth {d}" if d else ""),
+            f"whole {luts['design_lut6']} LUT6, core {luts['core_lut6']} LUT6" + (f", depth {d}" if d else ""),
             f"{tm.get('synth_design_s', 0) + tm.get('synth_core_s', 0):.1f} s",
         )
     tab.add_row("[bold]total", "", f"[bold]{sum(v for v in tm.values()):.1f} s")

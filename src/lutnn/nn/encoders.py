@@ -279,12 +279,9 @@ class Thermometer(Encoder):
     def describe(self) -> dict:
         d = {"kind": "thermometer", "bits": self.n_bits}
         if self.learn:
-            moved = self.thresholds() != self.thr
-            d.update(
-                learned=True,
-                moved=int(moved.sum()),
-                distinct=len(set(zip(self.feat.tolist(), self.thresholds().tolist(), strict=True))),
-            )
+            t = self.thresholds()
+            distinct = len(set(zip(self.feat.tolist(), t.tolist(), strict=True)))
+            d.update(learned=True, moved=int((t != self.thr).sum()), distinct=distinct)
         return d
 
 
