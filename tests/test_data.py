@@ -120,7 +120,7 @@ def test_csv_npz_and_bad_input(tmp_path) -> None:
     np.savez(
         z, x_train=np.zeros((4, 3)), y_train=np.array([0, 1, 0, -1]), x_test=np.zeros((2, 3)), y_test=np.array([0, 1])
     )
-    with pytest.raises(LutnnError, match="labels must be"):
+    with pytest.raises(LutnnError, match="y_train must hold integer classes"):
         load_dataset("npz", z)
     np.savez(
         z, x_train=np.zeros((4, 3)), y_train=np.array([0, 1, 0, 1]), x_test=np.zeros((2, 4)), y_test=np.array([0, 1])
@@ -133,6 +133,42 @@ def test_csv_npz_and_bad_input(tmp_path) -> None:
         load_dataset("jsc_cernbox")
     with pytest.raises(LutnnError, match="unknown dataset"):
         load_dataset("cifar")
+
+
+def test_malformed_npz_csv_and_labels_are_named(tmp_path) -> None:
+    """Malformed arrays and labels give one clear error each; sparse integer labels are ranked to 0..C-1."""
+    z = tmp_path / "d.npz"
+    x = np.zeros((8, 3))
+    cases = [
+        (dict(x=x, y=np.array(list("abababab"))), "has dtype"),
+        (dict(x=x, y=np.eye(2)[np.arange(8) % 2]), "not one-hot"),
+        (dict(x=np.array(3.0), y=np.zeros(8)), "is a scalar"),
+        (dict(x=np.zeros((0, 3)), y=np.zeros(0)), "needs more"),
+        (
+            dict(x_train=x, y_train=np.arange(8) % 3, x_test=x[:2], y_test=np.array([0, 7])),
+            "test label 7 never occurs in training",
+        ),
+    ]
+    for arrays, msg in cases:
+        np.savez(z, **arrays)
+        with pytest.raises(LutnnError, match=msg):
+            load_dataset("npz", z)
+    np.savez(z, x=np.array([[1], [2]], dtype=object), y=np.zeros(2))
+    with pytest.raises(LutnnError, match="holds Python objects"):
+        load_dataset("npz", z)
+    c = tmp_path / "d.csv"
+    c.write_text("a,b\n1,0\n")
+    with pytest.raises(LutnnError, match=r"not a NumPy \.npz archive"):
+        load_dataset("npz", c)
+    c.write_text("label\n" + "\n".join(str(i % 2) for i in range(8)) + "\n")
+    with pytest.raises(LutnnError, match="no feature columns"):
+        load_dataset("csv", c)
+    c.write_text("a,label\n" + "\n".join(f"{i},{'' if i == 3 else i % 2}" for i in range(8)) + "\n")
+    with pytest.raises(LutnnError, match="row 4 has an empty label"):
+        load_dataset("csv", c)
+    c.write_text("a,label\n" + "\n".join(f"{i},{[0, 1, 5][i % 3]}" for i in range(30)) + "\n")
+    d = load_dataset("csv", c)
+    assert d.n_classes == 3 and d.class_names == ["0", "1", "5"] and set(d.y_train) == {0, 1, 2}
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -137,6 +139,61 @@ def test_config_value_types_are_checked(tmp_path) -> None:
     p.write_text("[model]\ntau = 2\n[export]\nsynth = false\n[train]\nlr = 1\n")
     cfg = load_config(p)  # ints are fine where floats are expected; false switches synthesis off
     assert cfg.model.tau == 2 and cfg.export.synth is None and cfg.train.lr == 1
+
+
+def test_config_ranges_and_api_types_are_checked(tmp_path) -> None:
+    """Out-of-range values and wrong types set from Python are refused with the key named."""
+    bad = {
+        ("model", "connectivity"): (3, "model.connectivity"),
+        ("model", "freeze_epoch"): (-2, "model.freeze_epoch"),
+        ("model", "window"): (-1.0, "model.window"),
+        ("train", "threads"): (-1, "train.threads"),
+        ("train", "schedule"): ("linear", "train.schedule"),
+        ("train", "teacher_epochs"): (0, "train.teacher_epochs"),
+        ("train", "jitter"): (-5.0, "train.jitter"),
+        ("train", "epochs"): ("5", "train.epochs = '5' must be int"),
+        ("encoder", "lr"): (-1.0, "encoder.lr"),
+        ("encoder", "width"): (40, "encoder.width=40 must be in 1..24"),
+        ("encoder", "levels"): ("3", "encoder.levels = '3' must be int"),
+        ("data", "train_subset"): (-5, "data.train_subset"),
+        ("export", "hdl_vectors"): (-3, "export.hdl_vectors"),
+    }
+    for (sec, key), (val, msg) in bad.items():
+        cfg = small_config()
+        setattr(getattr(cfg, sec), key, val)
+        with pytest.raises(LutnnError, match=re.escape(msg)):
+            cfg.check()
+    cfg = small_config()
+    cfg.data = {"name": "digits"}
+    with pytest.raises(LutnnError, match=r"\[data\] must be a DataConfig"):
+        cfg.check()
+    with pytest.raises(LutnnError, match="is a folder"):
+        load_config(tmp_path)
+    (tmp_path / "bin.toml").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(LutnnError, match="not a text file"):
+        load_config(tmp_path / "bin.toml")
+
+
+def test_bad_out_folders_and_checkpoints_leave_nothing_behind(tmp_path) -> None:
+    """A file as --out, a corrupt checkpoint on --resume, or a data error: clear errors, no empty folder left."""
+    from lutnn.cli.train_cmds import run_pipeline
+
+    cfg = small_config(epochs=1)
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    for out in (f, f / "sub"):
+        with pytest.raises(LutnnError, match=r"is a file|which is a file"):
+            run_pipeline(cfg, out)
+    assert f.read_text() == "x"
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_text("garbage")
+    with pytest.raises(LutnnError, match="not a lutnn checkpoint"):
+        train(cfg, run, resume=True, progress=False)
+    cfg.data.name, cfg.data.path = "csv", str(tmp_path / "missing.csv")
+    with pytest.raises(LutnnError, match="not found"):
+        run_pipeline(cfg, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
 
 
 def test_distillation_and_learnable_mapping_export_exactly() -> None:

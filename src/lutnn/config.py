@@ -133,9 +133,6 @@ class RunConfig:
             bad = sorted(set(val) - known)
             if bad:
                 raise LutnnError(f"{source}: unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
-            for f in dataclasses.fields(cls):
-                if f.name in val:
-                    _check_type(source, name, f, val[f.name])
             kwargs[name] = cls(**val)
         cfg = RunConfig(**kwargs)
         cfg.check(source)
@@ -143,7 +140,42 @@ class RunConfig:
 
     def check(self, source: str = "config") -> None:
         """Validate values that would otherwise fail deep inside training."""
-        m, t, e = self.model, self.train, self.encoder
+        for sec in dataclasses.fields(self):
+            part = getattr(self, sec.name)
+            if not dataclasses.is_dataclass(part):
+                raise LutnnError(
+                    f"{source}: [{sec.name}] must be a {sec.type} (from lutnn.config), got {type(part).__name__}"
+                )
+            for f in dataclasses.fields(part):
+                _check_type(source, sec.name, f, getattr(part, f.name))
+        m, t, e, d = self.model, self.train, self.encoder, self.data
+        conn = m.connectivity if isinstance(m.connectivity, list) else [m.connectivity]
+        if not conn or not all(c in ("random", "local", "learned") for c in conn):
+            raise LutnnError(
+                f"{source}: model.connectivity={m.connectivity!r} must be random, local or learned, or a list of those (one per layer)"
+            )
+        if m.freeze_epoch is not None and m.freeze_epoch < 0:
+            raise LutnnError(f"{source}: model.freeze_epoch={m.freeze_epoch} must be >= 0 (or absent: half the epochs)")
+        if m.window <= 0:
+            raise LutnnError(f"{source}: model.window={m.window} must be > 0 (pixels)")
+        if t.threads is not None and t.threads < 1:
+            raise LutnnError(f"{source}: train.threads={t.threads} must be >= 1 (or absent: torch's default)")
+        if t.schedule not in ("cosine", "constant"):
+            raise LutnnError(f"{source}: train.schedule={t.schedule!r} must be cosine or constant")
+        if t.teacher_epochs < 1 or t.checkpoint_every < 1:
+            raise LutnnError(f"{source}: train.teacher_epochs and train.checkpoint_every must be >= 1")
+        if not 0 <= t.jitter <= 1 or t.weight_decay < 0:
+            raise LutnnError(f"{source}: train.jitter must be in [0, 1] and train.weight_decay >= 0")
+        if e.lr is not None and e.lr <= 0:
+            raise LutnnError(f"{source}: encoder.lr={e.lr} must be > 0 (or absent: train.lr)")
+        if e.width is not None and not 1 <= e.width <= 24:
+            raise LutnnError(f"{source}: encoder.width={e.width} must be in 1..24 bits (or absent: from the data)")
+        for key in ("train_subset", "test_subset"):
+            v = getattr(d, key)
+            if v is not None and v < 1:
+                raise LutnnError(f"{source}: data.{key}={v} must be >= 1 (or absent: every sample)")
+        if self.export.hdl_vectors < 1:
+            raise LutnnError(f"{source}: export.hdl_vectors={self.export.hdl_vectors} must be >= 1")
         if not isinstance(m.layers, list) or not m.layers or not all(isinstance(w, int) and w > 0 for w in m.layers):
             raise LutnnError(f"{source}: model.layers must be a non-empty list of positive integers, got {m.layers!r}")
         if not isinstance(m.k, int) or not 2 <= m.k <= 8:
@@ -215,10 +247,17 @@ def _check_type(source: str, section: str, f: dataclasses.Field, v: object) -> N
 
 def load_config(path: str | Path) -> RunConfig:
     """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) run configuration."""
+    if not isinstance(path, (str, Path)):
+        raise LutnnError(f"load_config needs a file path, got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
         raise LutnnError(f"config file not found: {p} (see configs/*.toml for examples)")
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        raise LutnnError(f"{p} is a folder; give a config file (see configs/*.toml for examples)")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise LutnnError(f"{p}: not a text file (not UTF-8); a config is TOML or YAML text") from None
     if p.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml

@@ -135,17 +135,22 @@ def _split(x: np.ndarray, y: np.ndarray, test_size: float, random_state: int, st
     return train_test_split(x, y, test_size=test_size, random_state=random_state, stratify=y if stratify else None)
 
 
-def _labels_to_int(raw: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Map label values to 0..C-1 (integers kept as-is when already 0..C-1)."""
+def _labels_to_int(raw: np.ndarray, source: str = "labels") -> tuple[np.ndarray, list[str]]:
+    """Map label values to 0..C-1: integers kept as-is when they are exactly 0..C-1, else ranked by value."""
     raw = np.asarray(raw)
+    blank = [i for i, v in enumerate(raw.tolist()) if str(v).strip() == ""]
+    if blank:
+        raise LutnnError(f"{source}: data row {blank[0] + 1} has an empty label; fill it in or drop the row")
     try:
         as_num = raw.astype(np.float64)
-        if np.all(as_num == np.round(as_num)) and as_num.min() >= 0:
-            yi = as_num.astype(np.int64)
-            n = int(yi.max()) + 1
-            return yi, [str(i) for i in range(n)]
     except (TypeError, ValueError):
-        pass
+        as_num = None
+    if as_num is not None and np.all(as_num == np.round(as_num)):
+        yi = as_num.astype(np.int64)
+        vals = np.unique(yi)
+        if vals[0] == 0 and vals[-1] == len(vals) - 1:
+            return yi, [str(i) for i in range(len(vals))]
+        return np.searchsorted(vals, yi).astype(np.int64), [str(v) for v in vals]
     names = sorted({str(v) for v in raw.tolist()})
     lookup = {v: i for i, v in enumerate(names)}
     return np.array([lookup[str(v)] for v in raw.tolist()], dtype=np.int64), names
@@ -363,7 +368,9 @@ def _table_dataset(
             onehot = (col[:, None] == np.array(vals)[None, :]).astype(np.float64)
             x = np.concatenate([x, onehot], axis=1)
             names += [f"{header[c]}={v}" for v in vals]
-    y, class_names = _labels_to_int(np.array([r[li] for r in rows]))
+    if x.shape[1] == 0:
+        raise LutnnError(f"{path}: no feature columns besides the label {header[li]!r}; add feature columns")
+    y, class_names = _labels_to_int(np.array([r[li] for r in rows]), str(path))
     if not np.isfinite(x).all():
         i, j = np.argwhere(~np.isfinite(x))[0]
         raise LutnnError(f"{path}: feature {names[j]!r} of data row {i + 1} is NaN or inf; clean or impute it")
@@ -428,28 +435,58 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
     p = _need(path, "NPZ file", "check the path")
     try:
         z = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise LutnnError(f"{p}: not a readable .npz ({e}); save it with numpy.savez") from None
+    except (OSError, ValueError):
+        raise LutnnError(
+            f"{p}: not a NumPy .npz archive; save it with numpy.savez (or use data.name = 'csv')"
+        ) from None
     keys = set(z.files)
     if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-        xtr, ytr, xte, yte = (np.asarray(z[k]) for k in ("x_train", "y_train", "x_test", "y_test"))
+        xtr, ytr, xte, yte = (_npz_array(p, z, k) for k in ("x_train", "y_train", "x_test", "y_test"))
     elif {"x", "y"} <= keys:
-        x, y = np.asarray(z["x"]), np.asarray(z["y"])
+        x, y = _npz_array(p, z, "x"), _npz_array(p, z, "y")
         if len(x) != len(y):
             raise LutnnError(f"{p}: x has {len(x)} samples but y has {len(y)}")
-        ok = np.bincount(y.astype(np.int64).clip(0)).min() >= 2 if len(y) else False
+        if len(y) < 4:
+            raise LutnnError(f"{p}: x, y hold {len(y)} samples; a train/test split needs more")
+        _npz_labels(p, "y", y)
+        ok = np.bincount(y.astype(np.int64).clip(0)).min() >= 2
         xtr, xte, ytr, yte = _split(x, y, test_size, seed, stratify=bool(ok))
     else:
         raise LutnnError(f"{p}: expected arrays x_train, y_train, x_test, y_test (or x, y); found {sorted(keys)}")
     xtr = xtr.reshape(len(xtr), -1).astype(np.float64)
     xte = xte.reshape(len(xte), -1).astype(np.float64)
-    if not (np.all(ytr == np.round(ytr)) and np.all(yte == np.round(yte))):
-        raise LutnnError(f"{p}: labels must be integers 0..C-1")
+    _npz_labels(p, "y_train", ytr)
+    _npz_labels(p, "y_test", yte)
     ytr, yte = ytr.astype(np.int64), yte.astype(np.int64)
-    n_classes = int(max(ytr.max(), yte.max())) + 1 if len(ytr) else 0
+    n_classes = int(ytr.max()) + 1 if len(ytr) else 0
+    if len(yte) and int(yte.max()) >= n_classes:
+        raise LutnnError(
+            f"{p}: test label {int(yte.max())} never occurs in training (labels 0..{n_classes - 1}); "
+            "every class needs training samples"
+        )
     return Dataset(
         p.stem, xtr, ytr, xte, yte, n_classes, [f"f{i}" for i in range(xtr.shape[1])], [], None, str(p)
     ).validate()
+
+
+def _npz_array(p: Path, z, key: str) -> np.ndarray:
+    """One numeric array of an .npz with at least one (sample) axis; a clear error otherwise."""
+    try:
+        a = np.asarray(z[key])
+    except ValueError:
+        raise LutnnError(f"{p}: array {key!r} holds Python objects; save numeric arrays (numpy.savez)") from None
+    if a.ndim == 0:
+        raise LutnnError(f"{p}: array {key!r} is a scalar; it needs one row per sample")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise LutnnError(f"{p}: array {key!r} has dtype {a.dtype}; features and labels must be numbers")
+    return a
+
+
+def _npz_labels(p: Path, key: str, y: np.ndarray) -> None:
+    if y.ndim != 1:
+        raise LutnnError(f"{p}: {key} has shape {y.shape}; give one integer class per sample (not one-hot)")
+    if not np.all(y == np.round(y)) or (len(y) and y.min() < 0):
+        raise LutnnError(f"{p}: {key} must hold integer classes 0..C-1")
 
 
 def _need(path: str | os.PathLike | None, what: str, fix: str) -> Path:

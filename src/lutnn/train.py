@@ -29,7 +29,16 @@ from lutnn.nn.encoders import Encoder, FeatureQuantizer, make_encoder
 from lutnn.nn.network import LUTNetwork
 from lutnn.nn.teacher import distill_loss, train_teacher
 
-__all__ = ["Prepared", "TrainResult", "build_model", "load_checkpoint", "prepare", "resolve_device", "train"]
+__all__ = [
+    "Prepared",
+    "TrainResult",
+    "build_model",
+    "check_out_dir",
+    "load_checkpoint",
+    "prepare",
+    "resolve_device",
+    "train",
+]
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -212,9 +221,10 @@ def train(
     out = Path(out_dir) if out_dir is not None else None
     ck = None
     if out is not None:
+        check_out_dir(out)
         out.mkdir(parents=True, exist_ok=True)
         if resume and (out / CHECKPOINT).exists():
-            ck = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
+            ck = _read_checkpoint(out / CHECKPOINT, device)
             if ck["config"]["model"] != cfg.as_dict()["model"] or ck["config"]["data"] != cfg.as_dict()["data"]:
                 raise LutnnError(
                     f"{out / CHECKPOINT} was trained with a different model or data config; use another --out folder"
@@ -350,6 +360,30 @@ def save_checkpoint(path: Path, cfg: RunConfig, model: LUTNetwork, opt, sched, h
     atomic_write(path, buf.getvalue())
 
 
+def check_out_dir(path: str | Path) -> None:
+    """Refuse an output folder that is a file or lies under one (before any work, with the fix named)."""
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                what = "is a file" if q == p else f"lies under {q}, which is a file"
+                raise LutnnError(f"output folder {p} {what}; choose another --out folder")
+            return
+
+
+def _read_checkpoint(p: Path, device: Any) -> dict:
+    """``torch.load`` of a lutnn checkpoint; a corrupt or foreign file is a clear error."""
+    try:
+        ck = torch.load(p, map_location=device, weights_only=False)
+    except Exception as e:  # torch raises many types on corrupt files
+        raise LutnnError(
+            f"{p}: not a lutnn checkpoint ({type(e).__name__}); delete it or train without --resume"
+        ) from None
+    if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
+        raise LutnnError(f"{p}: not a lutnn checkpoint (no config/model); delete it or train without --resume")
+    return ck
+
+
 def load_checkpoint(path: str | Path, dataset: Dataset | None = None) -> TrainResult:
     """Rebuild a trained model from ``checkpoint.pt`` (re-reads the dataset for the encoder and tests)."""
     p = Path(path)
@@ -357,10 +391,7 @@ def load_checkpoint(path: str | Path, dataset: Dataset | None = None) -> TrainRe
         p = p / CHECKPOINT
     if not p.exists():
         raise LutnnError(f"checkpoint not found: {p} (train first, or give the run folder)")
-    try:
-        ck = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as e:  # torch raises many types on corrupt files
-        raise LutnnError(f"{p}: not a lutnn checkpoint ({e})") from None
+    ck = _read_checkpoint(p, "cpu")
     cfg = RunConfig.from_dict(ck["config"], source=str(p))
     prep = prepare(cfg, dataset)
     model = build_model(cfg, prep)

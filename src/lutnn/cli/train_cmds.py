@@ -17,12 +17,18 @@ __all__ = ["demo", "run_pipeline", "train"]
 def run_pipeline(cfg: RunConfig, out: Path, resume: bool = False, title: str = "lutnn") -> dict:
     """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot."""
     from lutnn.compile.luts import export_run
-    from lutnn.train import plot_history
+    from lutnn.train import check_out_dir, plot_history
     from lutnn.train import train as train_model
 
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out)
+    created = not out.exists()
     t = time.perf_counter()
-    res = train_model(cfg, out, resume=resume, console=console)
+    try:
+        res = train_model(cfg, out, resume=resume, console=console)
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that failed before writing anything leaves no empty folder behind
+        raise
     t_train = time.perf_counter() - t
     ds = res.prepared.dataset
     console.print(f"trained in {t_train:.1f} s; exporting to {out} …")
@@ -93,7 +99,8 @@ def _summary(rep: dict, out: Path) -> None:
         )
     tab.add_row("[bold]total", "", f"[bold]{sum(v for v in tm.values()):.1f} s")
     console.print(tab)
-    console.print(f"outputs in {out}: checkpoint.pt, netlist.blif, core.blif, design.v, report.json, accuracy.png")
+    files = ["checkpoint.pt", *(rep["files"][k] for k in ("netlist", "core", "verilog") if k in rep["files"])]
+    console.print(f"outputs in {out}: {', '.join(files)}, report.json, accuracy.png")
 
 
 @app.command("train")

@@ -231,6 +231,8 @@ def export_run(
             report["hdl"] = _check_verilog(nl, out / "design.v", q_test, y_test, hdl_sim, hdl_vectors)
             report["accuracy"]["verilog"] = report["hdl"]["accuracy"]
             timings["hdl_sim_s"] = time.perf_counter() - t
+    else:
+        (out / "design.v").unlink(missing_ok=True)  # never leave an older run's design.v beside this report
     if synth:
         from lutnn.synth import synthesize
 

@@ -56,6 +56,8 @@ class FeatureQuantizer:
         if not np.isfinite(x).all():
             raise LutnnError("quantizer: training features contain NaN or inf; clean or impute them first")
         f = x.shape[1]
+        if width is not None and not 1 <= width <= MAX_BUS_WIDTH:
+            raise LutnnError(f"quantizer: encoder.width={width} must be in 1..{MAX_BUS_WIDTH} bits")
         lo, hi = x.min(axis=0), x.max(axis=0)
         is_int = bool(np.all(x == np.round(x)) and lo.min() >= 0)
         if is_int and (width is None or (1 << width) > hi.max()):
@@ -63,7 +65,7 @@ class FeatureQuantizer:
             w = need if width is None else width
             if w > MAX_BUS_WIDTH:
                 raise LutnnError(
-                    f"quantizer: integer features up to {int(hi.max())} need {w} bits (> {MAX_BUS_WIDTH}); rescale them"
+                    f"quantizer: integer features up to {int(hi.max())} need {w} bits (> {MAX_BUS_WIDTH}); rescale them or set encoder.width"
                 )
             return FeatureQuantizer(np.zeros(f), np.ones(f), w, identity=True)
         w = 8 if width is None else int(width)
