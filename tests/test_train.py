@@ -167,6 +167,8 @@ def test_config_ranges_and_api_types_are_checked(tmp_path) -> None:
     cfg.data = {"name": "digits"}
     with pytest.raises(LutnnError, match=r"\[data\] must be a DataConfig"):
         cfg.check()
+    with pytest.raises(LutnnError, match="train needs a RunConfig"):
+        train({"data": {"name": "digits"}}, progress=False)
     with pytest.raises(LutnnError, match="is a folder"):
         load_config(tmp_path)
     (tmp_path / "bin.toml").write_bytes(bytes(range(128, 256)))

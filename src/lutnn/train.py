@@ -211,6 +211,10 @@ def train(
     console: Any = None,
 ) -> TrainResult:
     """Train the configured LUT network; with ``out_dir``, checkpoint there (and resume from it)."""
+    if not isinstance(cfg, RunConfig):
+        raise LutnnError(
+            f"train needs a RunConfig (lutnn.config.load_config or RunConfig.from_dict), got {type(cfg).__name__}"
+        )
     cfg.check()
     if cfg.train.threads:
         torch.set_num_threads(int(cfg.train.threads))
