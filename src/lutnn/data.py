@@ -442,6 +442,8 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
     keys = set(z.files)
     if {"x_train", "y_train", "x_test", "y_test"} <= keys:
         xtr, ytr, xte, yte = (_npz_array(p, z, k) for k in ("x_train", "y_train", "x_test", "y_test"))
+        _npz_labels(p, "y_train", ytr)
+        _npz_labels(p, "y_test", yte)
     elif {"x", "y"} <= keys:
         x, y = _npz_array(p, z, "x"), _npz_array(p, z, "y")
         if len(x) != len(y):
@@ -455,8 +457,6 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
         raise LutnnError(f"{p}: expected arrays x_train, y_train, x_test, y_test (or x, y); found {sorted(keys)}")
     xtr = xtr.reshape(len(xtr), -1).astype(np.float64)
     xte = xte.reshape(len(xte), -1).astype(np.float64)
-    _npz_labels(p, "y_train", ytr)
-    _npz_labels(p, "y_test", yte)
     ytr, yte = ytr.astype(np.int64), yte.astype(np.int64)
     n_classes = int(ytr.max()) + 1 if len(ytr) else 0
     if len(yte) and int(yte.max()) >= n_classes:

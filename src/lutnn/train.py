@@ -381,10 +381,10 @@ def _read_checkpoint(p: Path, device: Any) -> dict:
         ck = torch.load(p, map_location=device, weights_only=False)
     except Exception as e:  # torch raises many types on corrupt files
         raise LutnnError(
-            f"{p}: not a lutnn checkpoint ({type(e).__name__}); delete it or train without --resume"
+            f"{p}: not a lutnn checkpoint ({type(e).__name__}); give a checkpoint.pt written by lutnn train"
         ) from None
     if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
-        raise LutnnError(f"{p}: not a lutnn checkpoint (no config/model); delete it or train without --resume")
+        raise LutnnError(f"{p}: not a lutnn checkpoint (no config/model); give a checkpoint.pt written by lutnn train")
     return ck
 
 

@@ -69,8 +69,6 @@ class FeatureQuantizer:
                 )
             return FeatureQuantizer(np.zeros(f), np.ones(f), w, identity=True)
         w = 8 if width is None else int(width)
-        if not 1 <= w <= MAX_BUS_WIDTH:
-            raise LutnnError(f"quantizer: width={w} must be in 1..{MAX_BUS_WIDTH}")
         span = np.where(hi > lo, hi - lo, 1.0)
         step = span / (1 << w)
         # a tiny widening keeps the maximum inside the top code under floating-point rounding
