@@ -105,6 +105,22 @@ def test_config_files_and_errors(tmp_path) -> None:
         train(small_config(epochs=1, layers=[100, 4, 10]), progress=False)
 
 
+def test_every_shipped_config_loads() -> None:
+    """configs/*.toml: LUT-network configs pass load_config's checks, quantized-MLP ones load_quant_config's."""
+    from pathlib import Path
+
+    from lutnn.cli.compile_cmds import load_quant_config
+
+    files = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+    assert len(files) >= 10
+    for f in files:
+        if f.name.startswith("quant_"):
+            assert load_quant_config(f)["model"], f
+        else:
+            cfg = load_config(f)
+            assert cfg.model.layers[-1] % {"jsc": 5, "jsc_cernbox": 5, "unsw": 2}.get(cfg.data.name, 10) == 0, f
+
+
 def test_cli_train_writes_run_folder(tmp_path) -> None:
     from typer.testing import CliRunner
 

@@ -58,12 +58,15 @@ def _add_layers(b: NetlistBuilder, model: LUTNetwork, inputs: np.ndarray) -> np.
 
 
 def compile_core(model: LUTNetwork, name: str = "lut_core") -> Netlist:
-    """The LUT layers alone: input bus ``bits`` (encoder outputs), output bus ``h`` (last layer)."""
+    """The LUT layers alone: input bus ``bits`` (encoder outputs), output bus ``h`` (last layer).
+
+    Nodes no last-layer node depends on are dropped, so ``n_nodes`` counts the live core.
+    """
     b = NetlistBuilder(name, k=max(6, model.k))
     x = b.add_input("bits", model.encoder.n_bits)
     h = _add_layers(b, model, x)
     b.add_output("h", h)
-    return b.build()
+    return b.build().sweep()
 
 
 def compile_encoder(model: LUTNetwork, name: str = "lut_encoder") -> Netlist:
