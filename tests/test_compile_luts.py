@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from lutnn.compile.luts import check_against_model, compile_core, compile_design, export_run, pack_tables
+from lutnn.compile.luts import (
+    check_against_model,
+    compile_core,
+    compile_design,
+    compile_encoder,
+    export_run,
+    pack_tables,
+    read_bits,
+)
 from lutnn.config import EncoderConfig, ModelConfig, RunConfig, TrainConfig
 from lutnn.netlist import table_from_function
 from lutnn.sim import simulate, simulate_buses
@@ -74,6 +82,8 @@ def test_core_drops_first_layer_nodes_nobody_reads(trained) -> None:
         m.layers[1].conn.copy_(m.layers[1].conn % 7)  # the second layer now reads first-layer nodes 0..6 only
     core = compile_core(m)
     assert core.n_nodes == 50 + 7
+    assert np.array_equal(read_bits(m), np.unique(m.layers[0].connections()[:7]))
+    assert compile_encoder(m).outputs[0].width == len(read_bits(m)) < m.encoder.n_bits
     bits = m.encoder(torch.as_tensor(trained.q_test[:100]))
     h = bits.t()
     with torch.no_grad():

@@ -32,6 +32,7 @@ __all__ = [
     "export_run",
     "netlist_predict",
     "pack_tables",
+    "read_bits",
 ]
 
 
@@ -70,13 +71,21 @@ def compile_core(model: LUTNetwork, name: str = "lut_core") -> Netlist:
 
 
 def compile_encoder(model: LUTNetwork, name: str = "lut_encoder") -> Netlist:
-    """The encoder alone: raw-feature buses in, output bus ``bits`` (only the bits the first layer reads)."""
+    """The encoder alone: raw-feature buses in, output bus ``bits`` (only the bits live first-layer nodes read)."""
     qz = model.quantizer
     b = NetlistBuilder(name, k=max(6, model.k))
     buses = [b.add_input(f"x{i}", qz.width) for i in range(qz.n_features)]
     bits = np.asarray(model.encoder.build(b, buses), dtype=np.int64)
-    b.add_output("bits", bits[np.unique(model.layers[0].connections())])
+    b.add_output("bits", bits[read_bits(model)])
     return b.build().sweep()
+
+
+def read_bits(model: LUTNetwork) -> np.ndarray:
+    """Encoder bits (ascending) that some live first-layer node reads; nodes no later layer reads do not count."""
+    live = np.arange(model.layers[-1].out_features)
+    for layer in model.layers[:0:-1]:
+        live = np.unique(layer.connections()[live])
+    return np.unique(model.layers[0].connections()[live])
 
 
 def compile_head(model: LUTNetwork, name: str = "lut_head") -> Netlist:
