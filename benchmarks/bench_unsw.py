@@ -66,10 +66,10 @@ def main() -> None:
                 run(
                     ROOT / "configs" / f"{name}.toml",
                     ROOT / "runs" / "bench",
-                    True,
-                    args.threads,
-                    seed,
-                    [f"data.path={data}"],
+                    synth=True,
+                    threads=args.threads,
+                    seed=seed,
+                    overrides=[f"data.path={data}"],
                 )
             )
     print_table(rows, "LUT networks on UNSW-NB15 (82,332-record partition, 75/25 split)")

@@ -63,14 +63,17 @@ def test_core_netlist_equals_layer_outputs(trained) -> None:
     core = compile_core(m)
     live = 50 + len(np.unique(m.layers[1].connections()))  # first-layer nodes nobody reads are dropped
     assert core.n_nodes == live and core.max_arity == 6
-    q = torch.as_tensor(trained.q_test[:300])
+    _assert_core_equals_layers(core, m, trained.q_test[:300])
+
+
+def _assert_core_equals_layers(core, m, q) -> None:
+    """The core netlist on the encoder bits of ``q`` gives the last LUT layer's outputs bit for bit."""
     with torch.no_grad():
-        bits = m.encoder(q)
+        bits = m.encoder(torch.as_tensor(q))
         h = bits.t()
         for layer in m.layers:
             h = layer.forward_t(h)
-    out = simulate(core, bits.numpy().astype(np.uint8))
-    np.testing.assert_array_equal(out, h.t().numpy().astype(np.uint8))
+    np.testing.assert_array_equal(simulate(core, bits.numpy().astype(np.uint8)), h.t().numpy().astype(np.uint8))
 
 
 def test_core_drops_first_layer_nodes_nobody_reads(trained) -> None:
@@ -84,12 +87,7 @@ def test_core_drops_first_layer_nodes_nobody_reads(trained) -> None:
     assert core.n_nodes == 50 + 7
     assert np.array_equal(read_bits(m), np.unique(m.layers[0].connections()[:7]))
     assert compile_encoder(m).outputs[0].width == len(read_bits(m)) < m.encoder.n_bits
-    bits = m.encoder(torch.as_tensor(trained.q_test[:100]))
-    h = bits.t()
-    with torch.no_grad():
-        for layer in m.layers:
-            h = layer.forward_t(h)
-    np.testing.assert_array_equal(simulate(core, bits.numpy().astype(np.uint8)), h.t().numpy().astype(np.uint8))
+    _assert_core_equals_layers(core, m, trained.q_test[:100])
 
 
 def test_counts_match_group_sum(trained) -> None:

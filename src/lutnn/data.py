@@ -451,7 +451,7 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
         if len(y) < 4:
             raise LutnnError(f"{p}: x, y hold {len(y)} samples; a train/test split needs more")
         _npz_labels(p, "y", y)
-        ok = np.bincount(y.astype(np.int64).clip(0)).min() >= 2
+        ok = np.bincount(y.astype(np.int64)).min() >= 2  # labels checked non-negative above
         xtr, xte, ytr, yte = _split(x, y, test_size, seed, stratify=bool(ok))
     else:
         raise LutnnError(f"{p}: expected arrays x_train, y_train, x_test, y_test (or x, y); found {sorted(keys)}")
