@@ -16,8 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-from lutnn.cli.train_cmds import run_pipeline
-from lutnn.config import load_config
+from lutnn.lutnet.config import load_config
+from lutnn.pipeline import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +96,7 @@ def print_table(rows: list[dict], title: str) -> None:
 def validate(config: Path, seeds: list[int], overrides: list[str], threads: int | None) -> list[dict]:
     """Model selection without the test set: train on 80% of the training split, score the other 20% (split by seed)."""
     from lutnn.data import Dataset, _split, load_dataset
-    from lutnn.train import train
+    from lutnn.lutnet.train import train
 
     rows = []
     for seed in seeds:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_digits import ROOT, print_table, run
-from lutnn.config import load_config
+from lutnn.lutnet.config import load_config
 
 
 def main() -> None:

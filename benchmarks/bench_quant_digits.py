@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from lutnn.compile.arith import compile_and_report
-from lutnn.nn.quant import QuantMLP, evaluate, train_qat
+from lutnn.quantnet.arith import compile_and_report
+from lutnn.quantnet.qat import QuantMLP, evaluate, train_qat
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

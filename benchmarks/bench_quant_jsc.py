@@ -15,9 +15,9 @@ import json
 import time
 from pathlib import Path
 
-from lutnn.cli.compile_cmds import load_quant_config, quant_dataset
-from lutnn.compile.arith import compile_and_report
-from lutnn.nn.quant import QuantMLP, evaluate, train_qat
+from lutnn.quantnet.arith import compile_and_report
+from lutnn.quantnet.config import load_quant_config, quant_dataset
+from lutnn.quantnet.qat import QuantMLP, evaluate, train_qat
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGICNETS = {"s": (232, 0.688), "m": (14576, 0.715), "l": (38925, 0.726)}

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lutnn.nn.quant import QuantMLP, evaluate, load_quant_model, save_quant_model, shift_augment, train_qat
+from lutnn.quantnet.io import load_quant_model
+from lutnn.quantnet.qat import QuantMLP, evaluate, save_quant_model, shift_augment, train_qat
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -117,7 +118,7 @@ def main() -> None:
     codes_te = im.quantize_input(xte)
     res["int_acc"] = float((im.predict(codes_te) == yte).mean())
     print(f"float (fake-quant) acc {res['float_acc']:.4f}  integer-model acc {res['int_acc']:.4f}")
-    from lutnn.compile.arith import compile_and_report
+    from lutnn.quantnet.arith import compile_and_report
 
     res.update(
         compile_and_report(

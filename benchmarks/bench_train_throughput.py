@@ -31,9 +31,9 @@ from pathlib import Path
 import numba
 import torch
 
-import lutnn.nn.lut as lut_mod
-from lutnn.nn.heads import GroupSum
-from lutnn.nn.lut import LUTLayer
+import lutnn.lutnet.lut as lut_mod
+from lutnn.lutnet.heads import GroupSum
+from lutnn.lutnet.lut import LUTLayer
 
 
 def _proc_status_mb(field: str) -> float | None:

@@ -7,8 +7,8 @@ import pytest
 
 from lutnn.bnn import BNNModule, circuit_to_bnn
 from lutnn.bnn.onnx_export import bnn_to_onnx, run_onnx
-from lutnn.compile.neurons import compile_neurons, input_values
-from lutnn.nn.quant import QuantMLP, train_qat
+from lutnn.quantnet.neurons import compile_neurons, input_values
+from lutnn.quantnet.qat import QuantMLP, train_qat
 from lutnn.sim import decode_buses, encode_buses
 
 

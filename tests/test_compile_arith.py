@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from lutnn.compile.arith import compile_arith, csd_digits, network_verilog, synth_netlist, verify_neurons
-from lutnn.compile.neurons import compile_neurons, count_disagreements
-from lutnn.nn.quant import QuantMLP, train_qat
+from lutnn.quantnet.arith import compile_arith, csd_digits, network_verilog, synth_netlist, verify_neurons
+from lutnn.quantnet.neurons import compile_neurons, count_disagreements
+from lutnn.quantnet.qat import QuantMLP, train_qat
 from lutnn.tools import have_tool
 
 pytestmark = pytest.mark.skipif(not have_tool("yosys"), reason="needs Yosys")

@@ -8,20 +8,20 @@ import numpy as np
 import pytest
 import torch
 
-from lutnn.compile.luts import (
+from lutnn.lutnet.compile import (
     check_against_model,
     compile_core,
     compile_design,
     compile_encoder,
-    export_run,
     pack_tables,
     read_bits,
 )
-from lutnn.config import EncoderConfig, ModelConfig, RunConfig, TrainConfig
+from lutnn.lutnet.config import EncoderConfig, ModelConfig, RunConfig, TrainConfig
+from lutnn.lutnet.train import train
 from lutnn.netlist import table_from_function
+from lutnn.pipeline import export_run
 from lutnn.sim import simulate, simulate_buses
 from lutnn.tools import have_tool
-from lutnn.train import train
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_export_run_verilog_agrees(trained, tmp_path) -> None:
 
 def test_export_run_fails_when_verilog_disagrees(trained, tmp_path, monkeypatch) -> None:
     """A Verilog-vs-netlist mismatch is an error (with report.json kept for diagnosis), not a statistic."""
-    import lutnn.compile.luts as luts
+    import lutnn.pipeline as luts
     from lutnn.errors import LutnnError
 
     fake = {"simulator": "icarus", "vectors": 10, "mismatches_vs_netlist": 3, "accuracy": 0.5}
@@ -159,7 +159,7 @@ def test_export_run_can_synthesise_the_parts_one_by_one(trained, tmp_path) -> No
 
 def test_encoder_and_head_parts_compose_to_the_design(trained) -> None:
     """compile_encoder → compile_core → compile_head, simulated in turn, give the whole design's classes."""
-    from lutnn.compile.luts import compile_encoder, compile_head, netlist_predict
+    from lutnn.lutnet.compile import compile_encoder, compile_head, netlist_predict
 
     m, q = trained.model, trained.q_test
     enc = compile_encoder(m)

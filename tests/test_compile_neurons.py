@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lutnn.compile.neurons import build_argmax, compile_neurons, count_disagreements, neuron_netlist
 from lutnn.netlist import NetlistBuilder
-from lutnn.nn.quant import QuantError, QuantMLP, train_qat
+from lutnn.quantnet.intmodel import QuantError
+from lutnn.quantnet.neurons import build_argmax, compile_neurons, count_disagreements, neuron_netlist
+from lutnn.quantnet.qat import QuantMLP, train_qat
 from lutnn.sim import simulate_buses
 
 
@@ -169,7 +170,7 @@ def test_decomposition_narrows_linear_neurons():
 
 def test_decomposed_circuit_maps_to_fewer_luts_and_stays_exact():
     # through Yosys/ABC: the decomposed tt netlist needs fewer 6-LUTs than the Shannon split, both exact
-    from lutnn.compile.arith import compile_and_report
+    from lutnn.quantnet.arith import compile_and_report
 
     m, rng = _linear12(2, 10)
     codes = rng.integers(0, 4, size=(4000, 24))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lutnn.compile.neurons import compile_neurons
 from lutnn.draw import gate_name, render_dot, side_by_side_dot
 from lutnn.errors import LutnnError
 from lutnn.netlist import NetlistBuilder
-from lutnn.nn.quant import QuantMLP, example_model
+from lutnn.quantnet.intmodel import example_model
+from lutnn.quantnet.neurons import compile_neurons
+from lutnn.quantnet.qat import QuantMLP
 from lutnn.tools import have_tool
 
 

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from lutnn.errors import LutnnError
+from lutnn.lutnet.encoders import BinaryCode, GrayCode, Thermometer, make_encoder
+from lutnn.lutnet.heads import GroupSum
 from lutnn.netlist import NetlistBuilder
-from lutnn.nn.encoders import BinaryCode, FeatureQuantizer, GrayCode, Thermometer, make_encoder
-from lutnn.nn.heads import GroupSum
+from lutnn.quantizer import FeatureQuantizer
 from lutnn.sim import simulate, simulate_buses
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lutnn.errors import LutnnError
-from lutnn.nn.connectivity import live_nodes, local_connectivity, random_connectivity
-from lutnn.nn.lut import LUTLayer, binarize_ste, lut_forward, lut_lookup
+from lutnn.lutnet.connectivity import live_nodes, local_connectivity, random_connectivity
+from lutnn.lutnet.lut import LUTLayer, binarize_ste, lut_forward, lut_lookup
 
 
 def _addr(x: torch.Tensor) -> torch.Tensor:
@@ -164,7 +164,8 @@ def _fused_step(layer: LUTLayer, x: torch.Tensor, up: torch.Tensor) -> tuple[tor
 @pytest.mark.parametrize("parallel", [False, True])
 def test_numba_kernels_match_torch_ops(monkeypatch: pytest.MonkeyPatch, k: int, mode: str, parallel: bool) -> None:
     """Compiled kernels (serial and parallel) equal the torch-op path, including the STE window |v| <= 1."""
-    import lutnn.nn.lut as lut_mod
+    import lutnn.lutnet._lut_kernels as kern_mod
+    import lutnn.lutnet.lut as lut_mod
 
     torch.manual_seed(k)
     layer = LUTLayer(30, 50, k, grad=mode, seed=k)
@@ -172,7 +173,7 @@ def test_numba_kernels_match_torch_ops(monkeypatch: pytest.MonkeyPatch, k: int, 
         layer.tables.mul_(1.6)  # some entries outside [-1, 1]: their gradient is masked
     x = torch.randint(0, 2, (37, 30)).float()
     up = torch.randn(50, 37)
-    monkeypatch.setattr(lut_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
+    monkeypatch.setattr(kern_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
     y, gx, gt = _fused_step(layer, x, up)
     assert torch.all(gt[layer.tables.detach().abs() > 1] == 0) and gt.abs().sum() > 0
     monkeypatch.setattr(lut_mod, "_use_numba", lambda *a: False)
@@ -195,14 +196,15 @@ def test_fused_layer_input_dtypes_agree() -> None:
 @pytest.mark.parametrize("batch", [5, 16, 45])
 def test_avx512_input_gradient_is_bit_identical(monkeypatch: pytest.MonkeyPatch, parallel: bool, batch: int) -> None:
     """The AVX-512 permute kernel (K=6) gives exactly the portable kernel's input gradient, tails included."""
-    import lutnn.nn.lut as lut_mod
+    import lutnn.lutnet._lut_kernels as kern_mod
+    import lutnn.lutnet.lut as lut_mod
 
     if not lut_mod.HAS_AVX512:
         pytest.skip("host has no AVX-512 (the portable kernel runs there)")
     layer = LUTLayer(70, 64, 6, grad="efd", seed=4)
     x = torch.randint(0, 2, (batch, 70)).float()
     up = torch.randn(64, batch)
-    monkeypatch.setattr(lut_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
+    monkeypatch.setattr(kern_mod, "PARALLEL_MIN_WORK", 0 if parallel else 1 << 60)
     res = []
     for use in (True, False):
         monkeypatch.setattr(lut_mod, "USE_AVX512", use)

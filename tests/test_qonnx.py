@@ -8,9 +8,9 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from lutnn.compile.neurons import compile_neurons, count_disagreements  # noqa: E402
-from lutnn.compile.qonnx import read_qonnx, run_qonnx  # noqa: E402
 from lutnn.errors import FormatError, LutnnError  # noqa: E402
+from lutnn.quantnet.neurons import compile_neurons, count_disagreements  # noqa: E402
+from lutnn.quantnet.qonnx import read_qonnx, run_qonnx  # noqa: E402
 
 QD = "qonnx.custom_op.general"
 

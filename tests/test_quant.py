@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lutnn.nn.quant import IntegerMLP, QuantError, QuantMLP, evaluate, load_quant_model, save_quant_model, train_qat
+from lutnn.quantnet.intmodel import IntegerMLP, QuantError
+from lutnn.quantnet.io import load_quant_model
+from lutnn.quantnet.qat import QuantMLP, evaluate, save_quant_model, train_qat
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lutnn.compile.neurons import compile_neurons, count_disagreements
-from lutnn.nn.quant import IntegerMLP, QuantError, evaluate, load_quant_model, save_quant_model, train_qat
-from lutnn.nn.quant_conv import QuantCNN, parse_conv_specs, unroll_conv
+from lutnn.quantnet.conv import QuantCNN, parse_conv_specs, unroll_conv
+from lutnn.quantnet.intmodel import IntegerMLP, QuantError
+from lutnn.quantnet.io import load_quant_model
+from lutnn.quantnet.neurons import compile_neurons, count_disagreements
+from lutnn.quantnet.qat import evaluate, save_quant_model, train_qat
 from lutnn.tools import have_tool
 
 
@@ -108,7 +110,7 @@ def test_tt_route_exact_on_every_test_sample(tt_cnn, digits):
 @pytest.mark.skipif(not have_tool("yosys"), reason="needs Yosys")
 def test_arith_route_exact_1d_conv(digits):
     """A 1-D conv over the 8 rows (8 channels x 8 columns): fan-in 3 x 8 x 2 bits is arith-route only."""
-    from lutnn.compile.arith import compile_arith
+    from lutnn.quantnet.arith import compile_arith
 
     xtr, ytr, xte, _ = digits
     m = QuantCNN(

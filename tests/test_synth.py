@@ -14,8 +14,9 @@ from lutnn.formats.blif import parse_blif
 from lutnn.netlist import NetlistBuilder
 from lutnn.sim import exhaustive_words, simulate_packed
 from lutnn.synth import SynthReport, synthesize
-from lutnn.synth.yosys import cells_blif_to_names, clean_yosys_blif, parse_stat_json
+from lutnn.synth.yosys import cells_blif_to_names
 from lutnn.tools import have_tool
+from lutnn.tools.yosys import clean_yosys_blif, parse_stat_json
 
 needs_yosys = pytest.mark.skipif(not have_tool("yosys"), reason="Yosys not installed")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lutnn.circuits import add
-from lutnn.compile.arith import synth_verilog
 from lutnn.netlist import NetlistBuilder
+from lutnn.quantnet.arith import synth_verilog
 from lutnn.sim import simulate_buses
 from lutnn.synth import synthesize
 from lutnn.tools import have_tool
@@ -38,14 +38,14 @@ def test_synthesize_without_fraig_is_exact(flow, tmp_path):
 def test_synth_verilog_default_skips_fraig(flow, tmp_path):
     v = "module add4(input [3:0] a, input [3:0] b, output [4:0] s);\n  assign s = a + b;\nendmodule\n"
     out = synth_verilog(v, "add4", flow=flow, k=4, workdir=tmp_path)
-    script = (tmp_path / "run.ys").read_text()
+    script = (tmp_path / "script.ys").read_text()
     assert "synth -flatten -noabc" in script and "fraig" not in script
     assert np.array_equal(simulate_buses(out.netlist, {"a": A, "b": B})["s"], A + B)
 
 
 def test_compile_and_report_skips_xilinx_above_limit():
-    from lutnn.compile.arith import compile_and_report
-    from lutnn.nn.quant import QuantMLP, train_qat
+    from lutnn.quantnet.arith import compile_and_report
+    from lutnn.quantnet.qat import QuantMLP, train_qat
 
     x = np.random.default_rng(0).random((300, 4))
     m = QuantMLP(4, [3], 2, in_bits=2, in_scale=1 / 3, w_bits=3, act_bits=2, seed=0)

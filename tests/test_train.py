@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from lutnn.config import EncoderConfig, ExportConfig, ModelConfig, RunConfig, TrainConfig, load_config
 from lutnn.errors import LutnnError
-from lutnn.train import load_checkpoint, train
+from lutnn.lutnet.config import EncoderConfig, ExportConfig, ModelConfig, RunConfig, TrainConfig, load_config
+from lutnn.lutnet.train import load_checkpoint, train
 
 
 def small_config(epochs: int = 6, **model) -> RunConfig:
@@ -109,7 +109,7 @@ def test_every_shipped_config_loads() -> None:
     """configs/*.toml: LUT-network configs pass load_config's checks, quantized-MLP ones load_quant_config's."""
     from pathlib import Path
 
-    from lutnn.cli.compile_cmds import load_quant_config
+    from lutnn.quantnet.config import load_quant_config
 
     files = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
     assert len(files) >= 10
@@ -194,7 +194,7 @@ def test_config_ranges_and_api_types_are_checked(tmp_path) -> None:
 
 def test_bad_out_folders_and_checkpoints_leave_nothing_behind(tmp_path) -> None:
     """A file as --out, a corrupt checkpoint on --resume, or a data error: clear errors, no empty folder left."""
-    from lutnn.cli.train_cmds import run_pipeline
+    from lutnn.pipeline import run_pipeline
 
     cfg = small_config(epochs=1)
     f = tmp_path / "file.txt"
@@ -216,7 +216,7 @@ def test_bad_out_folders_and_checkpoints_leave_nothing_behind(tmp_path) -> None:
 
 def test_distillation_and_learnable_mapping_export_exactly() -> None:
     """A run with an MLP teacher and DWN's full learnable mapping trains and exports bit-exactly."""
-    from lutnn.compile.luts import check_against_model, compile_design
+    from lutnn.lutnet.compile import check_against_model, compile_design
 
     cfg = small_config(epochs=4, layers=[200, 50], connectivity=["learned", "random"], candidates=0)
     cfg.train.teacher = "mlp"
@@ -229,7 +229,7 @@ def test_distillation_and_learnable_mapping_export_exactly() -> None:
 
 def test_teacher_generalises_and_distill_loss_mixes_targets() -> None:
     from lutnn.data import load_dataset
-    from lutnn.nn.teacher import distill_loss, train_teacher
+    from lutnn.lutnet.teacher import distill_loss, train_teacher
 
     ds = load_dataset("digits")
     q, y = torch.as_tensor(ds.x_train).long(), torch.as_tensor(ds.y_train).long()
@@ -269,7 +269,7 @@ def test_frozen_learnable_mapping_is_dropped_and_resumes(tmp_path) -> None:
 
 def test_learned_encoder_thresholds_train_export_and_resume(tmp_path) -> None:
     """Learned thresholds move in training, the circuit matches the model on every test sample, resume keeps them."""
-    from lutnn.compile.luts import check_against_model, compile_design
+    from lutnn.lutnet.compile import check_against_model, compile_design
 
     cfg = small_config(epochs=3, layers=[150, 50])
     cfg.encoder = EncoderConfig(kind="quantile", levels=3, learn=True, lr=0.02)

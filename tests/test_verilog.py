@@ -12,13 +12,13 @@ from lutnn.errors import FormatError, LutnnError
 from lutnn.formats.verilog import (
     format_verilog,
     pipeline_latency,
-    read_verilog,
     write_testbench,
     write_verilog,
 )
 from lutnn.netlist import TABLE_AND2, TABLE_XOR2, NetlistBuilder
 from lutnn.sim import exhaustive_words, simulate, simulate_naive, unpack_bits
 from lutnn.tools import have_tool, require_tool
+from lutnn.tools.yosys import read_verilog
 from lutnn.verify import check_equivalence, check_simulation, simulate_verilog
 
 needs_icarus = pytest.mark.skipif(not have_tool("iverilog"), reason="Icarus Verilog not installed")

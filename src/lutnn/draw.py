@@ -13,13 +13,17 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_write
 from lutnn.netlist import Netlist
-from lutnn.nn.quant import IntegerMLP, QuantMLP
+from lutnn.quantnet.intmodel import IntegerMLP
+
+if TYPE_CHECKING:
+    from lutnn.quantnet.qat import QuantMLP
 
 __all__ = [
     "GATE_NAMES",
@@ -61,7 +65,7 @@ def _q(s: str) -> str:
 
 def network_dot(model: QuantMLP | IntegerMLP, max_nodes: int = 120, prefix: str = "n") -> list[str]:
     """DOT lines (a ``subgraph cluster``) for the network graph, or a summary box when it is large."""
-    from lutnn.compile.neurons import as_integer_model
+    from lutnn.quantnet.neurons import as_integer_model
 
     im = as_integer_model(model)
     n_nodes = im.n_features + sum(L.n_out for L in im.layers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FormatError", "LutnnError", "NetlistError", "ToolError", "ToolNotFoundError"]
+__all__ = ["FormatError", "LutnnError", "NetlistError", "QuantError", "ToolError", "ToolNotFoundError"]
 
 
 class LutnnError(Exception):
@@ -29,3 +29,7 @@ class ToolNotFoundError(LutnnError):
 
 class ToolError(LutnnError):
     """An external tool ran but failed; the message carries the tail of its log."""
+
+
+class QuantError(LutnnError):
+    """A quantized model or its configuration cannot be built, trained or compiled as given."""

@@ -1,7 +1,7 @@
 """Zero-loss demonstration: MLP on digits → fixed-point quantized → exact circuit → BNN.
 
-The quantized model (:class:`lutnn.nn.quant.QuantMLP`) is compiled into a circuit by
-enumerating neuron truth tables (:func:`lutnn.compile.neurons.compile_neurons`), the circuit
+The quantized model (:class:`lutnn.quantnet.qat.QuantMLP`) is compiled into a circuit by
+enumerating neuron truth tables (:func:`lutnn.quantnet.neurons.compile_neurons`), the circuit
 becomes a BNN (:func:`lutnn.bnn.circuit_to_bnn`), and the BNN's class predictions (torch and
 onnxruntime) are compared with the integer model's on every test sample: the number of
 disagreeing samples must be 0, so the accuracies are identical.
@@ -46,9 +46,9 @@ class ZeroLossReport:
 
 def zero_loss_demo(hidden: int = 24, epochs: int = 30, seed: int = 0, pack: bool = True) -> ZeroLossReport:
     """Train a QAT MLP on digits (2-bit inputs, 6 inputs per neuron), compile it, binarize it, compare."""
-    from lutnn.compile.neurons import compile_neurons, input_values
     from lutnn.data import load_digits
-    from lutnn.nn.quant import QuantMLP, train_qat
+    from lutnn.quantnet.neurons import compile_neurons, input_values
+    from lutnn.quantnet.qat import QuantMLP, train_qat
 
     t0 = time.perf_counter()
     ds = load_digits()

@@ -2,7 +2,7 @@
 
 :class:`CircuitNet` keeps the netlist's topology (fan-ins never change) and turns each node's
 truth table into trainable logits initialised to the current table (±``init_logit``). The
-forward pass is the multilinear relaxation of :func:`lutnn.nn.lut.lut_forward` (the LUT-network
+forward pass is the multilinear relaxation of :func:`lutnn.lutnet.lut.lut_forward` (the LUT-network
 issue's differentiable LUT), so soft bits flow through the circuit; :meth:`CircuitNet.to_netlist`
 thresholds the tables back into an ordinary netlist with the same structure.
 
@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from lutnn.errors import LutnnError
+from lutnn.lutnet.lut import lut_forward
 from lutnn.netlist import Netlist, table_words
-from lutnn.nn.lut import lut_forward
 from lutnn.sim import simulate
 
 __all__ = ["CircuitNet", "RetrainReport", "damage_tables", "group_sum_logits", "retrain_circuit", "retrain_demo"]
@@ -208,9 +208,9 @@ def retrain_demo(
     damage: float = 0.3, flip_prob: float = 0.5, epochs: int = 15, lut_epochs: int = 10, seed: int = 0
 ) -> RetrainReport:
     """Digits: train a LUT network, compile its LUT layers, damage the tables, retrain them (topology fixed)."""
-    from lutnn.compile.luts import compile_core
-    from lutnn.config import ModelConfig, RunConfig, TrainConfig
-    from lutnn.train import train
+    from lutnn.lutnet.compile import compile_core
+    from lutnn.lutnet.config import ModelConfig, RunConfig, TrainConfig
+    from lutnn.lutnet.train import train
 
     t0 = time.perf_counter()
     cfg = RunConfig(

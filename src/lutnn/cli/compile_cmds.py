@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -13,70 +12,14 @@ from rich.table import Table
 
 from lutnn.cli.app import app, console
 from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_write, check_readable
+from lutnn.fileio import atomic_write
+from lutnn.quantnet.config import load_quant_config, quant_dataset
 
-__all__ = ["compile_cmd", "draw_cmd", "load_quant_config", "qat", "quant_dataset"]
-
-_MODEL_KEYS = {
-    "hidden", "in_bits", "in_signed", "in_scale", "w_bits", "act_bits", "act_signed", "fan_in", "out_bits",
-    "batchnorm", "mask", "seed", "conv", "in_shape",
-}  # fmt: skip
-_TRAIN_KEYS = {"epochs", "lr", "batch_size", "weight_decay", "warmup_epochs", "prune_epochs", "augment", "seed"}
-
-
-def load_quant_config(path: str | Path) -> dict:
-    """Read a ``configs/quant_*.toml`` file: ``[data]``, ``[model]``, ``[train]`` tables, checked."""
-    p = check_readable(path, "config file")
-    try:
-        cfg = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise LutnnError(f"{p}: not valid TOML ({e})") from None
-    for sect in ("data", "model"):
-        if sect not in cfg:
-            raise LutnnError(f"{p}: missing [{sect}] table (see configs/quant_digits.toml)")
-    bad = set(cfg["model"]) - _MODEL_KEYS
-    if bad:
-        raise LutnnError(f"{p}: unknown [model] keys {sorted(bad)}; allowed: {sorted(_MODEL_KEYS)}")
-    bad = set(cfg.get("train", {})) - _TRAIN_KEYS
-    if bad:
-        raise LutnnError(f"{p}: unknown [train] keys {sorted(bad)}; allowed: {sorted(_TRAIN_KEYS)}")
-    return cfg
-
-
-def quant_dataset(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, dict]:
-    """Load and normalise the dataset a config names → (x_train, y_train, x_test, y_test, classes, prep).
-
-    ``prep`` records the normalisation (``scale`` divides by a constant; ``standardize`` uses the
-    training mean/std) so ``lutnn compile`` can apply the same one to test data.
-    """
-    name = data.get("name")
-    if name == "jsc_synthetic":
-        from lutnn.nn.quant import synthetic_jsc
-
-        xtr, ytr, xte, yte = synthetic_jsc(int(data.get("n", 20000)), seed=int(data.get("seed", 0)))
-        n_classes = 5
-    else:
-        from lutnn.data import load_dataset
-
-        if not name:
-            raise LutnnError("[data] needs name = digits | mnist | jsc | jsc_cernbox | jsc_synthetic | csv | npz")
-        d = load_dataset(name, data.get("path"))
-        xtr, ytr, xte, yte, n_classes = d.x_train, d.y_train, d.x_test, d.y_test, d.n_classes
-    prep: dict = {}
-    if "scale" in data:
-        s = float(data["scale"])
-        xtr, xte = xtr / s, xte / s
-        prep["scale"] = s
-    if data.get("standardize"):
-        mu, sd = xtr.mean(0), xtr.std(0) + 1e-8
-        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
-        prep["mean"], prep["std"] = mu.tolist(), sd.tolist()
-    return np.asarray(xtr, np.float32), np.asarray(ytr), np.asarray(xte, np.float32), np.asarray(yte), n_classes, prep
-
+__all__ = ["compile_cmd", "draw_cmd", "qat"]
 
 def _qat_augment(kind: object, n_features: int, config: Path):
     """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
-    from lutnn.nn.quant import shift_augment
+    from lutnn.quantnet.qat import shift_augment
 
     side = math.isqrt(n_features)
     if kind != "shift":
@@ -95,12 +38,13 @@ def qat(
     epochs: int = typer.Option(None, help="override [train] epochs"),
 ) -> None:
     """Quantization-aware training of a fixed-point MLP or conv net; prints float and integer-model accuracy."""
-    from lutnn.nn.quant import QuantMLP, evaluate, save_integer_model, save_quant_model, train_qat
+    from lutnn.quantnet.intmodel import save_integer_model
+    from lutnn.quantnet.qat import QuantMLP, evaluate, save_quant_model, train_qat
 
     cfg = load_quant_config(config)
     xtr, ytr, xte, yte, n_classes, prep = quant_dataset(cfg["data"])
     if "conv" in cfg["model"] or "in_shape" in cfg["model"]:
-        from lutnn.nn.quant_conv import QuantCNN
+        from lutnn.quantnet.conv import QuantCNN
 
         if "conv" not in cfg["model"] or "in_shape" not in cfg["model"]:
             raise LutnnError(f"{config}: a conv net needs both [model] conv and in_shape (see quant_digits_cnn.toml)")
@@ -129,10 +73,10 @@ def qat(
 
 
 def _load_model(path: Path, integer: bool = True):
-    from lutnn.nn.quant import load_quant_model
+    from lutnn.quantnet.io import load_quant_model
 
     if path.suffix == ".onnx":
-        from lutnn.compile.qonnx import read_qonnx
+        from lutnn.quantnet.qonnx import read_qonnx
 
         return read_qonnx(path)
     return load_quant_model(path)
@@ -172,8 +116,8 @@ def compile_cmd(
     ),
 ) -> None:
     """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy."""
-    from lutnn.compile.arith import compile_and_report
-    from lutnn.compile.neurons import as_integer_model
+    from lutnn.quantnet.arith import compile_and_report
+    from lutnn.quantnet.neurons import as_integer_model
 
     m = _load_model(model)
     im = as_integer_model(m)
@@ -196,7 +140,7 @@ def compile_cmd(
     import torch
 
     if x_float is not None and isinstance(m, torch.nn.Module):  # the QAT model in float arithmetic
-        from lutnn.nn.quant import evaluate
+        from lutnn.quantnet.qat import evaluate
 
         res["qat_float_acc"] = evaluate(m, x_float, labels)
     t = Table(title=f"lutnn compile {model.name} ({route} route)")
@@ -240,12 +184,12 @@ def draw_cmd(
     max_neurons: int = typer.Option(120, help="above this many neurons the network panel becomes a summary"),
 ) -> None:
     """Draw the network graph and its circuit graph side by side (PNG/SVG)."""
-    from lutnn.compile.arith import compile_arith, synth_netlist
-    from lutnn.compile.neurons import as_integer_model, compile_neurons
     from lutnn.draw import draw_side_by_side
+    from lutnn.quantnet.arith import compile_arith, synth_netlist
+    from lutnn.quantnet.neurons import as_integer_model, compile_neurons
 
     if example:
-        from lutnn.nn.quant import example_model
+        from lutnn.quantnet.intmodel import example_model
 
         im = example_model()
         title = "4-bit MLP (2-2-2) and the 2-input-gate circuit it compiles to"

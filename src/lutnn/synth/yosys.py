@@ -24,26 +24,24 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from lutnn.errors import FormatError, LutnnError, ToolError
 from lutnn.formats.blif import format_blif, parse_blif
-from lutnn.formats.verilog import verilog_ident
+from lutnn.formats.names import verilog_ident
 from lutnn.netlist import Netlist
 from lutnn.synth.report import SynthReport
 from lutnn.tools import have_tool, require_tool, run_tool
+from lutnn.tools.yosys import (
+    ABC_NOFRAIG_SCRIPTS,
+    abc_command,
+    clean_yosys_blif,
+    parse_stat_json,
+    run_yosys,
+    yosys_version,
+)
 
-__all__ = [
-    "FLOWS",
-    "SynthResult",
-    "cells_blif_to_names",
-    "clean_yosys_blif",
-    "parse_stat_json",
-    "run_yosys",
-    "synthesize",
-    "yosys_version",
-]
+__all__ = ["FLOWS", "SynthResult", "cells_blif_to_names", "synthesize", "yosys_version"]
 
 FLOWS = ("lut", "gates", "aig", "xilinx", "ice40", "ecp5")
 GATE_CELLS = frozenset(
@@ -61,76 +59,7 @@ class SynthResult:
     log: str = ""
 
 
-# ---------------------------------------------------------------------------------------------- running
-def run_yosys(script: str, workdir: str | Path, *, timeout: float | None = None, what: str = "Yosys") -> str:
-    """Run a Yosys script in ``workdir`` with its log in ``yosys.log``; return the log text."""
-    wd = Path(workdir)
-    (wd / "script.ys").write_text(script + "\n")
-    run_tool("yosys", ["-q", "-l", "yosys.log", "script.ys"], cwd=wd, timeout=timeout, log_file="yosys.log", what=what)
-    log = wd / "yosys.log"
-    text = log.read_text(errors="replace") if log.exists() else ""
-    _VERSION_SEEN.update(_parse_version(text))
-    return text
-
-
-_VERSION_SEEN: dict[str, str] = {}
-
-
-def _parse_version(log: str) -> dict[str, str]:
-    m = re.search(r"Yosys (\d+\.\d+[^\s(]*)(?: \(git sha1 ([0-9a-f]+))?", log)
-    return {"version": m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")} if m else {}
-
-
-@cache
-def _version_by_run() -> str:
-    with tempfile.TemporaryDirectory(prefix="lutnn_yv_") as td:
-        run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
-        p = run_tool("yosys", ["-V"], cwd=td, timeout=120)
-        m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", p.stdout + p.stderr)
-        return (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
-
-
-def yosys_version() -> str:
-    """Version string of the Yosys lutnn runs (from the last log, else ``yosys -V``)."""
-    return _VERSION_SEEN.get("version") or _version_by_run()
-
-
 # ---------------------------------------------------------------------------------------------- parsing
-def parse_stat_json(text: str, module: str | None = None) -> dict[str, int]:
-    """Cell counts by type from ``stat -json`` output (one module, or the whole design)."""
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ToolError(f"could not parse Yosys stat -json output: {e}") from None
-    mods = d.get("modules", {})
-    sect = None
-    if module is not None:
-        for key in (module, "\\" + module):
-            if key in mods:
-                sect = mods[key]
-        if sect is None:
-            raise ToolError(f"Yosys stat has no module {module!r} (has {list(mods)})")
-    else:
-        sect = d.get("design") or (next(iter(mods.values())) if mods else {})
-    cells = sect.get("num_cells_by_type", sect.get("cells_by_type", {}))
-    return {str(k): int(v) for k, v in cells.items()}
-
-
-def clean_yosys_blif(text: str) -> str:
-    """Drop the self-buffers (``.names y y``) that Yosys's ``write_blif`` emits for some output ports."""
-    out: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        t = lines[i].split()
-        if len(t) == 3 and t[0] == ".names" and t[1] == t[2]:
-            i += 2 if i + 1 < len(lines) and lines[i + 1].split() == ["1", "1"] else 1
-            continue
-        out.append(lines[i])
-        i += 1
-    return "\n".join(out) + "\n"
-
-
 class _UnsupportedCell(Exception):
     pass
 
@@ -229,27 +158,10 @@ def _read_back(text: str, source: str) -> Netlist:
 
 
 # ---------------------------------------------------------------------------------------------- flows
-#: ABC scripts without Yosys' leading ``&get -n; &fraig -x; &put`` (SAT sweeping), used with
-#: ``fraig=False``: in the WebAssembly ABC that step runs for tens of minutes on adder-heavy
-#: (XOR-rich) datapaths such as the arithmetic compile route's, where ``dc2`` + ``dch`` finish in a minute.
-ABC_NOFRAIG_SCRIPTS = {
-    "lut": "+strash;dc2;dretime;strash;dch,-f;if;mfs2;lutpack,-S,1",
-    "gates": "+strash;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put",
-}
-
-
 def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
-    if not fraig and flow in ABC_NOFRAIG_SCRIPTS:
-        gen = f"-lut {k}" if flow == "lut" else "-g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT"
-        return [
-            f"synth -flatten -noabc -top {top}",
-            f"abc {gen} -script {ABC_NOFRAIG_SCRIPTS[flow]}",
-            "opt_clean -purge",
-        ]
-    if flow == "lut":
-        return [f"synth -flatten -top {top}", f"abc -lut {k}", "opt_clean -purge"]
-    if flow == "gates":
-        return [f"synth -flatten -top {top}", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT", "opt_clean -purge"]
+    if flow in ("lut", "gates"):
+        noabc = " -noabc" if not fraig and flow in ABC_NOFRAIG_SCRIPTS else ""
+        return [f"synth -flatten{noabc} -top {top}", abc_command(flow, k, fraig), "opt_clean -purge"]
     if flow == "aig":
         return [f"synth -flatten -top {top}", "aigmap", "opt_clean -purge"]
     if flow == "xilinx":
@@ -398,7 +310,7 @@ def synthesize(
             flow=flow,
             design=nl.name,
             tool="yosys",
-            version=_parse_version(log).get("version") or yosys_version(),
+            version=yosys_version(),
             k=k if flow == "lut" else {"xilinx": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
             runtime_s=runtime,
             input_nodes=nl.n_nodes,

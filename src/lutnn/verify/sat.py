@@ -181,7 +181,7 @@ _ROW = re.compile(r"^\s*\\?in_(\S+)\s+(?:\S+\s+)?(?:\S+\s+)?([01xX-]+)\s*$")
 
 
 def _check_sat(a: Netlist, b: Netlist, pin, pout, t0: float, timeout: float | None) -> Verdict:
-    from lutnn.synth.yosys import run_yosys
+    from lutnn.tools.yosys import run_yosys
 
     ga, gb = a.copy(), b.copy()
     ga.name, gb.name = "lutnn_gold", "lutnn_gate"

@@ -2,8 +2,8 @@
 
 Python API::
 
-    from lutnn.config import RunConfig
-    from lutnn.train import train
+    from lutnn.lutnet.config import RunConfig
+    from lutnn.lutnet.train import train
     result = train(RunConfig(), out_dir="runs/digits")    # CPU by default, GPU when present
     result.model.predict(result.q_test)                     # class indices, inference mode
 
@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from lutnn.config import RunConfig
+from lutnn.augment import shift_half
 from lutnn.data import Dataset, load_dataset
 from lutnn.errors import LutnnError
-from lutnn.nn.encoders import Encoder, FeatureQuantizer, make_encoder
-from lutnn.nn.network import LUTNetwork
-from lutnn.nn.teacher import distill_loss, train_teacher
+from lutnn.lutnet.config import RunConfig
+from lutnn.lutnet.encoders import Encoder, make_encoder
+from lutnn.lutnet.network import LUTNetwork
+from lutnn.lutnet.teacher import distill_loss, train_teacher
+from lutnn.quantizer import FeatureQuantizer
 
 __all__ = [
     "Prepared",
@@ -146,27 +148,6 @@ def _augment(qb: torch.Tensor, cfg: RunConfig, prep: Prepared, gen: torch.Genera
     return qb
 
 
-def shift_half(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
-    """Random ±1-pixel shifts of a random half of the images ``q [B, H*W]`` (the other half unchanged)."""
-    half = torch.rand(len(q), generator=gen).to(q.device) < 0.5
-    return torch.where(half[:, None], shift_images(q, shape, gen), q)
-
-
-def shift_images(q: torch.Tensor, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
-    """Random ±1-pixel shifts (zero fill) of flattened images ``q [B, H*W]``: data augmentation."""
-    h, w = shape
-    b = q.shape[0]
-    img = torch.nn.functional.pad(q.view(b, h, w), (1, 1, 1, 1))
-    off = torch.randint(0, 3, (b, 2), generator=gen).to(q.device)
-    out = torch.empty_like(q).view(b, h, w)
-    for dy in range(3):
-        for dx in range(3):
-            sel = (off[:, 0] == dy) & (off[:, 1] == dx)
-            if sel.any():
-                out[sel] = img[sel, dy : dy + h, dx : dx + w]
-    return out.view(b, h * w)
-
-
 def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     """The configured optimiser; learned encoder thresholds get ``encoder.lr`` and no weight decay."""
     t = cfg.train
@@ -213,7 +194,7 @@ def train(
     """Train the configured LUT network; with ``out_dir``, checkpoint there (and resume from it)."""
     if not isinstance(cfg, RunConfig):
         raise LutnnError(
-            f"train needs a RunConfig (lutnn.config.load_config or RunConfig.from_dict), got {type(cfg).__name__}"
+            f"train needs a RunConfig (lutnn.lutnet.config.load_config or RunConfig.from_dict), got {type(cfg).__name__}"
         )
     cfg.check()
     if cfg.train.threads:

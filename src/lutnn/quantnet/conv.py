@@ -30,16 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lutnn.nn.quant import (
-    ActQuant,
-    IntegerMLP,
-    IntLayer,
-    QuantError,
-    QuantMLP,
-    _quant_weight,
-    affine_fold,
-    fold_affine_layer,
-)
+from lutnn.quantnet.intmodel import IntegerMLP, IntLayer, QuantError, fold_affine_layer
+from lutnn.quantnet.qat import ActQuant, QuantMLP, _quant_weight, affine_fold
 
 __all__ = ["ConvSpec", "QuantCNN", "QuantConv", "conv_out_shape", "parse_conv_specs", "unroll_conv"]
 

@@ -15,10 +15,11 @@ import torch
 from torch import nn
 
 from lutnn.errors import LutnnError
-from lutnn.nn.connectivity import node_positions
-from lutnn.nn.encoders import Encoder, FeatureQuantizer
-from lutnn.nn.heads import GroupSum
-from lutnn.nn.lut import LUTLayer
+from lutnn.lutnet.connectivity import node_positions
+from lutnn.lutnet.encoders import Encoder
+from lutnn.lutnet.heads import GroupSum
+from lutnn.lutnet.lut import LUTLayer
+from lutnn.quantizer import FeatureQuantizer
 
 __all__ = ["LUTNetwork"]
 

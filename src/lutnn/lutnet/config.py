@@ -144,7 +144,7 @@ class RunConfig:
             part = getattr(self, sec.name)
             if not dataclasses.is_dataclass(part):
                 raise LutnnError(
-                    f"{source}: [{sec.name}] must be a {sec.type} (from lutnn.config), got {type(part).__name__}"
+                    f"{source}: [{sec.name}] must be a {sec.type} (from lutnn.lutnet.config), got {type(part).__name__}"
                 )
             for f in dataclasses.fields(part):
                 _check_type(source, sec.name, f, getattr(part, f.name))

@@ -1,7 +1,7 @@
 """Truth-table compile route: every sparse neuron enumerated through the exact integer model.
 
 A neuron reading ``F`` inputs of ``b`` bits is a Boolean function of ``F*b`` bits; when that is at
-most ``limit`` (default 12) we evaluate :class:`~lutnn.nn.quant.IntegerMLP`'s neuron on all
+most ``limit`` (default 12) we evaluate :class:`~lutnn.quantnet.intmodel.IntegerMLP`'s neuron on all
 ``2**(F*b)`` input codes and emit one LUT per output bit (its support reduced, identical LUTs
 shared). The result is one :class:`~lutnn.netlist.Netlist` for the whole network with input buses
 ``x0, x1, ...`` (the quantized input codes), output buses ``score0, ...`` (class scores, two's
@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lutnn.errors import LutnnError, ToolError
 from lutnn.netlist import MAX_K, Netlist, NetlistBuilder, table_from_function
-from lutnn.nn.quant import IntegerMLP, QuantError, QuantMLP, code_range
+from lutnn.quantnet.intmodel import IntegerMLP, QuantError, as_integer_model, code_range
+
+if TYPE_CHECKING:
+    from lutnn.quantnet.qat import QuantMLP
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -38,15 +42,6 @@ _GT_TABLE_MSB_SIGNED = table_from_function(3, lambda v: ((1 - v[0]) + v[1] + v[2
 # fan-ins (a, b, s): s ? b : a.  (netlist.TABLE_MUX in the skeleton encodes fan-in order (s, a, b), so
 # NetlistBuilder.mux is not used here.)
 _MUX_TABLE = table_from_function(3, lambda v: v[1] if v[2] else v[0])
-
-
-def as_integer_model(model: QuantMLP | IntegerMLP) -> IntegerMLP:
-    """The exact integer model of ``model`` (folding a trained :class:`QuantMLP` when given one)."""
-    if isinstance(model, QuantMLP):
-        return model.integer_model()
-    if isinstance(model, IntegerMLP):
-        return model.validate()
-    raise LutnnError(f"expected a QuantMLP or IntegerMLP, got {type(model).__name__}")
 
 
 @dataclass

@@ -4,7 +4,7 @@ Supported graph: a chain from one input through ``Quant`` (input codes), then pe
 ``Gemm``/``MatMul`` (+ ``Add``) whose weight is a ``Quant`` of an initializer, optional
 ``BatchNormalization``, ``Mul`` by a constant, ``Relu``, and an activation ``Quant``; the last layer
 may end without a ``Quant`` (raw scores). ``Identity``/``Flatten``/``Reshape`` pass through. The
-result is an exact :class:`~lutnn.nn.quant.IntegerMLP` (thresholds folded from scales, bias and
+result is an exact :class:`~lutnn.quantnet.intmodel.IntegerMLP` (thresholds folded from scales, bias and
 BN), compiled by either route. :func:`run_qonnx` executes the same float graph with numpy as the
 reference the import is checked against. Anything else raises an error naming the node.
 """
@@ -18,7 +18,7 @@ import numpy as np
 
 from lutnn.errors import FormatError
 from lutnn.fileio import check_readable
-from lutnn.nn.quant import IntegerMLP, IntLayer, fold_affine_layer
+from lutnn.quantnet.intmodel import IntegerMLP, IntLayer, fold_affine_layer
 
 __all__ = ["read_qonnx", "run_qonnx"]
 

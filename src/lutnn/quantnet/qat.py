@@ -1,22 +1,17 @@
-"""Quantization-aware training of fixed-point MLPs, and their exact integer inference model.
+"""Quantization-aware training of fixed-point MLPs (torch): the learning side of the quantized family.
 
 :class:`QuantMLP` trains with fake-quantized weights and activations (straight-through
 estimators, learned activation step sizes as in LSQ) and optional per-neuron fan-in masks (each
 neuron reads ``F`` inputs, as in LogicNets/PolyLUT). :meth:`QuantMLP.integer_model` folds the
-batch norm, the bias and the activation quantizer of every layer into integer weights plus integer
-*thresholds*, giving an :class:`IntegerMLP` whose arithmetic is exact: a hidden neuron computes
-``acc = sum_i w_i * q_i`` over its integer input codes and outputs ``qmin + #{k : acc >= t_k}``;
-the last layer outputs raw integer class scores ``acc + bias`` (or threshold codes when
-``out_bits`` is set). That integer model is the *definition* of the quantized network: both
-compile routes reproduce it bit for bit, and "quantized accuracy" is its accuracy.
+batch norm, the bias and the activation quantizer of every layer into an exact
+:class:`~lutnn.quantnet.intmodel.IntegerMLP` (numpy), which is what the hardware computes.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,320 +19,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_write, check_readable
+from lutnn.augment import shift_half
+from lutnn.errors import QuantError
+from lutnn.fileio import atomic_write
+from lutnn.quantnet.intmodel import IntegerMLP, IntLayer, code_range, fold_affine_layer
 
 __all__ = [
-    "IntLayer",
-    "IntegerMLP",
-    "QuantError",
+    "ActQuant",
+    "QuantLinear",
     "QuantMLP",
-    "code_range",
+    "affine_fold",
     "evaluate",
-    "load_quant_model",
-    "quantize_codes",
     "save_quant_model",
+    "shift_augment",
     "train_qat",
 ]
-
-
-class QuantError(LutnnError):
-    """A quantized model or its configuration cannot be built, trained or compiled as given."""
-
-
-def code_range(bits: int, signed: bool) -> tuple[int, int]:
-    """Smallest and largest integer code of a ``bits``-wide fixed-point value."""
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
 
 
 def _round_ste(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
-def quantize_codes(x: np.ndarray | torch.Tensor, scale: float, bits: int, signed: bool) -> np.ndarray:
-    """Float values → integer codes ``clamp(round(x / scale))``, the input quantizer's exact rule."""
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    a = a.astype(np.float64)
-    if not np.isfinite(a).all():
-        raise QuantError("input features contain NaN or inf; clean the data before quantizing")
-    lo, hi = code_range(bits, signed)
-    return np.clip(np.round(a / scale), lo, hi).astype(np.int64)
-
-
-# ----------------------------------------------------------------------------- integer model
-@dataclass
-class IntLayer:
-    """One exact integer layer: masked integer weights, then thresholds (or a bias for raw scores).
-
-    ``weight[o, i]`` is 0 where ``mask[o, i]`` is False. Hidden layers carry ``thresholds``
-    (``int64 [out, 2**out_bits - 1]``, ascending per row); the output code is
-    ``qmin + #{k : acc >= thresholds[o, k]}``. A raw-score layer has ``thresholds=None`` and
-    outputs ``acc + bias``.
-    """
-
-    weight: np.ndarray
-    mask: np.ndarray
-    in_bits: int
-    in_signed: bool
-    out_bits: int | None
-    out_signed: bool
-    thresholds: np.ndarray | None = None
-    bias: np.ndarray | None = None
-    name: str = ""
-
-    @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
-
-    def fan_in(self) -> np.ndarray:
-        """Number of inputs each neuron reads."""
-        return self.mask.sum(axis=1)
-
-    def inputs_of(self, o: int) -> np.ndarray:
-        """Indices of the inputs neuron ``o`` reads (ascending)."""
-        return np.flatnonzero(self.mask[o])
-
-    def acc_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-neuron smallest and largest accumulator value over all input codes."""
-        lo, hi = code_range(self.in_bits, self.in_signed)
-        w = self.weight
-        a = np.minimum(w * lo, w * hi).sum(axis=1)
-        b = np.maximum(w * lo, w * hi).sum(axis=1)
-        return a.astype(np.int64), b.astype(np.int64)
-
-    def activate(self, acc: np.ndarray) -> np.ndarray:
-        """Accumulators ``[N, out]`` → output codes (thresholds) or scores (bias)."""
-        if self.thresholds is not None:
-            qmin = code_range(self.out_bits or 1, self.out_signed)[0]
-            return qmin + (acc[:, :, None] >= self.thresholds[None, :, :]).sum(axis=2)
-        return acc + (self.bias if self.bias is not None else 0)
-
-    def neuron_function(self, o: int, codes: np.ndarray) -> np.ndarray:
-        """Output of neuron ``o`` for input codes ``[N, fan_in]`` of its inputs (in ``inputs_of`` order)."""
-        idx = self.inputs_of(o)
-        acc = codes.astype(np.int64) @ self.weight[o, idx].astype(np.int64)
-        if self.thresholds is not None:
-            qmin = code_range(self.out_bits or 1, self.out_signed)[0]
-            return qmin + (acc[:, None] >= self.thresholds[o][None, :]).sum(axis=1)
-        return acc + (int(self.bias[o]) if self.bias is not None else 0)
-
-    def output_range(self) -> tuple[int, int]:
-        """Smallest and largest value any neuron of this layer can output."""
-        if self.thresholds is not None:
-            return code_range(self.out_bits or 1, self.out_signed)
-        lo, hi = self.acc_bounds()
-        b = self.bias if self.bias is not None else np.zeros(self.n_out, np.int64)
-        return int((lo + b).min()), int((hi + b).max())
-
-    def forward(self, codes: np.ndarray) -> np.ndarray:
-        acc = codes.astype(np.int64) @ self.weight.T.astype(np.int64)
-        return self.activate(acc)
-
-
-def _bits_for_range(lo: int, hi: int) -> tuple[int, bool]:
-    """Width and signedness of the narrowest two's-complement / unsigned bus holding ``[lo, hi]``."""
-    if lo >= 0:
-        return max(1, int(hi).bit_length()), False
-    w = 1
-    while not (-(1 << (w - 1)) <= lo and hi <= (1 << (w - 1)) - 1):
-        w += 1
-    return w, True
-
-
-@dataclass
-class IntegerMLP:
-    """The exact integer network: what both compile routes turn into gates, bit for bit."""
-
-    layers: list[IntLayer]
-    in_bits: int
-    in_signed: bool
-    in_scale: float = 1.0
-    n_classes: int = 0
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def n_features(self) -> int:
-        return self.layers[0].n_in
-
-    def score_format(self) -> tuple[int, bool]:
-        """(width, signed) of the class-score buses."""
-        last = self.layers[-1]
-        if last.thresholds is not None:
-            return int(last.out_bits or 1), last.out_signed
-        return _bits_for_range(*last.output_range())
-
-    def forward(self, codes: np.ndarray, all_layers: bool = False) -> np.ndarray | list[np.ndarray]:
-        """Integer input codes ``[N, features]`` → class scores ``[N, classes]`` (or every layer's output)."""
-        x = np.asarray(codes)
-        if x.ndim != 2 or x.shape[1] != self.n_features:
-            raise QuantError(f"expected input codes of shape [N, {self.n_features}], got {x.shape}")
-        lo, hi = code_range(self.in_bits, self.in_signed)
-        if x.size and (x.min() < lo or x.max() > hi):
-            raise QuantError(f"input codes must lie in [{lo}, {hi}] ({self.in_bits}-bit); quantize the features first")
-        outs = []
-        h = x.astype(np.int64)
-        for layer in self.layers:
-            h = layer.forward(h)
-            outs.append(h)
-        return outs if all_layers else h
-
-    def predict(self, codes: np.ndarray) -> np.ndarray:
-        """Class index (first maximum on ties, as ``np.argmax`` and the argmax circuit)."""
-        return np.argmax(self.forward(codes), axis=1)
-
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """Float features → input codes, exactly as the trained input quantizer does."""
-        return quantize_codes(x, self.in_scale, self.in_bits, self.in_signed)
-
-    def validate(self) -> IntegerMLP:
-        """Check shapes and bit widths chain from layer to layer; raise naming the layer."""
-        prev_n, prev_bits, prev_signed = self.n_features, self.in_bits, self.in_signed
-        for li, L in enumerate(self.layers):
-            nm = L.name or f"layer {li}"
-            if L.weight.shape != L.mask.shape:
-                raise QuantError(f"{nm}: weight shape {L.weight.shape} != mask shape {L.mask.shape}")
-            if L.n_in != prev_n:
-                raise QuantError(f"{nm}: expects {L.n_in} inputs but the previous layer gives {prev_n}; fix the shapes")
-            if (L.in_bits, L.in_signed) != (prev_bits, prev_signed):
-                raise QuantError(
-                    f"{nm}: reads {L.in_bits}-bit {'signed' if L.in_signed else 'unsigned'} codes but the previous "
-                    f"layer gives {prev_bits}-bit {'signed' if prev_signed else 'unsigned'} codes"
-                )
-            if (L.weight[~L.mask] != 0).any():
-                raise QuantError(f"{nm}: nonzero weights outside the fan-in mask")
-            if L.thresholds is not None:
-                if L.out_bits is None or not 1 <= L.out_bits <= 16:
-                    raise QuantError(f"{nm}: thresholded layers need out_bits in 1..16")
-                if L.thresholds.shape != (L.n_out, (1 << L.out_bits) - 1):
-                    raise QuantError(f"{nm}: thresholds must have shape [{L.n_out}, {(1 << L.out_bits) - 1}]")
-                if (np.diff(L.thresholds, axis=1) < 0).any():
-                    raise QuantError(f"{nm}: thresholds must be ascending per neuron")
-                prev_bits, prev_signed = L.out_bits, L.out_signed
-            else:
-                if li != len(self.layers) - 1:
-                    raise QuantError(f"{nm}: only the last layer may output raw scores; give it out_bits")
-            prev_n = L.n_out
-        return self
-
-    # -- serialisation
-    def to_json(self) -> dict:
-        def arr(a):
-            return None if a is None else np.asarray(a).tolist()
-
-        return {
-            "format": "lutnn.IntegerMLP/1",
-            "in_bits": self.in_bits,
-            "in_signed": self.in_signed,
-            "in_scale": self.in_scale,
-            "n_classes": self.n_classes,
-            "meta": self.meta,
-            "layers": [
-                {
-                    "name": L.name,
-                    "weight": arr(L.weight),
-                    "mask": arr(L.mask.astype(np.uint8)),
-                    "in_bits": L.in_bits,
-                    "in_signed": L.in_signed,
-                    "out_bits": L.out_bits,
-                    "out_signed": L.out_signed,
-                    "thresholds": arr(L.thresholds),
-                    "bias": arr(L.bias),
-                }
-                for L in self.layers
-            ],
-        }
-
-    @staticmethod
-    def from_json(d: dict) -> IntegerMLP:
-        if d.get("format") != "lutnn.IntegerMLP/1":
-            raise QuantError("not a lutnn integer model (expected format 'lutnn.IntegerMLP/1')")
-        layers = []
-        for L in d["layers"]:
-            layers.append(
-                IntLayer(
-                    weight=np.asarray(L["weight"], dtype=np.int64),
-                    mask=np.asarray(L["mask"], dtype=bool),
-                    in_bits=int(L["in_bits"]),
-                    in_signed=bool(L["in_signed"]),
-                    out_bits=None if L["out_bits"] is None else int(L["out_bits"]),
-                    out_signed=bool(L["out_signed"]),
-                    thresholds=None if L["thresholds"] is None else np.asarray(L["thresholds"], dtype=np.int64),
-                    bias=None if L["bias"] is None else np.asarray(L["bias"], dtype=np.int64),
-                    name=L.get("name", ""),
-                )
-            )
-        return IntegerMLP(
-            layers,
-            int(d["in_bits"]),
-            bool(d["in_signed"]),
-            float(d["in_scale"]),
-            int(d["n_classes"]),
-            d.get("meta", {}),
-        ).validate()
-
-
-def fold_affine_layer(
-    w_int: np.ndarray,
-    mask: np.ndarray,
-    A: np.ndarray,
-    B: np.ndarray,
-    in_bits: int,
-    in_signed: bool,
-    out: tuple[float, int, bool] | None,
-    clamp_lo: int | None = None,
-    name: str = "",
-    score_shift: int = 0,
-) -> IntLayer:
-    """Integer layer for ``y = A * (w_int . q) + B`` followed by ``clamp(round(y / s_out))`` (``out``).
-
-    ``out=(s_out, bits, signed)`` gives thresholds (a negative ``A`` flips the neuron's weights);
-    ``clamp_lo`` forces codes up to that value to be reached always (a ReLU in front of a signed
-    quantizer, or a narrow range). ``out=None`` gives raw scores ``w_int . q + round(B / A)``, which
-    needs one common positive ``A`` so that scores stay comparable across classes; ``score_shift``
-    scales raw scores by ``2**score_shift`` so the rounded bias tracks the float one more closely.
-    """
-    w_int = np.array(w_int, dtype=np.int64)
-    A = np.asarray(A, dtype=np.float64).reshape(-1)
-    B = np.asarray(B, dtype=np.float64).reshape(-1)
-    if not (np.isfinite(A).all() and np.isfinite(B).all()):
-        raise QuantError(f"{name}: scales, bias or batch-norm statistics are NaN/inf")
-    if out is None:
-        if not (np.allclose(A, A[0], rtol=1e-9) and A[0] > 0):
-            raise QuantError(
-                f"{name}: raw class scores need one positive scale for all outputs (per-tensor weight scale, "
-                "no batch norm); quantize the output layer's activations instead"
-            )
-        bias = np.round(B / A[0] * (1 << score_shift)).astype(np.int64)
-        return IntLayer(w_int << score_shift, mask, in_bits, in_signed, None, True, None, bias, name)
-    s_out, bits, signed = out
-    if not (math.isfinite(s_out) and s_out > 0):
-        raise QuantError(f"{name}: activation scale must be positive and finite, got {s_out}")
-    qmin, qmax = code_range(bits, signed)
-    neg = A < 0
-    w_int[neg] = -w_int[neg]
-    A = np.abs(A)
-    L = IntLayer(w_int, mask, in_bits, in_signed, bits, signed, None, None, name)
-    lo, hi = L.acc_bounds()
-    levels = np.arange(qmin + 1, qmax + 1, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.ceil(((levels[None, :] - 0.5) * s_out - B[:, None]) / A[:, None])
-    zero = A == 0
-    if zero.any():  # constant neuron: output clamp(round(B / s_out))
-        const = np.clip(np.round(B[zero] / s_out), qmin, qmax)
-        t[zero] = np.where(levels[None, :] <= const[:, None], -np.inf, np.inf)
-    if clamp_lo is not None:
-        t[:, levels <= clamp_lo] = -np.inf
-    L.thresholds = np.clip(t, (lo - 1)[:, None], (hi + 1)[:, None]).astype(np.int64)
-    return L
-
-
-# ----------------------------------------------------------------------------- torch modules
 class ActQuant(nn.Module):
     """Uniform activation quantizer with a learned step (LSQ-style STE): ``s * clamp(round(x/s))``."""
 
@@ -698,8 +400,6 @@ def shift_augment(shape: tuple[int, int]) -> Callable[[torch.Tensor, torch.Gener
     h, w = shape
 
     def aug(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        from lutnn.train import shift_half
-
         if xb.shape[1] != h * w:
             raise QuantError(f"shift augmentation needs {h}x{w} = {h * w} features per image, got {xb.shape[1]}")
         return shift_half(xb, (h, w), gen)
@@ -707,11 +407,8 @@ def shift_augment(shape: tuple[int, int]) -> Callable[[torch.Tensor, torch.Gener
     return aug
 
 
-# ----------------------------------------------------------------------------- files
 def save_quant_model(model: QuantMLP, path: str | Path, data: dict | None = None) -> Path:
     """Save config + weights (``.pt``) so ``lutnn compile`` can rebuild the model; ``data``: its dataset config."""
-    import io
-
     buf = io.BytesIO()
     torch.save(
         {
@@ -723,71 +420,3 @@ def save_quant_model(model: QuantMLP, path: str | Path, data: dict | None = None
         buf,
     )
     return atomic_write(path, buf.getvalue())
-
-
-def load_quant_model(path: str | Path) -> QuantMLP | IntegerMLP:
-    """Load a ``.pt`` QuantMLP or a ``.json`` IntegerMLP (what ``lutnn compile`` accepts)."""
-    p = check_readable(path, "model file")
-    if p.suffix == ".json":
-        try:
-            return IntegerMLP.from_json(json.loads(p.read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise QuantError(f"{p}: not a valid lutnn integer model ({e})") from None
-    try:
-        d = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise QuantError(
-            f"{p}: cannot read the model ({type(e).__name__}); give a .pt from `lutnn qat` or a .json"
-        ) from None
-    fmt = d.get("format") if isinstance(d, dict) else None
-    if fmt == "lutnn.QuantCNN/1":
-        from lutnn.nn.quant_conv import QuantCNN as cls
-    elif fmt == "lutnn.QuantMLP/1":
-        cls = QuantMLP
-    else:
-        raise QuantError(f"{p}: not a lutnn QuantMLP/QuantCNN checkpoint (train one with `lutnn qat`)")
-    cfg = dict(d["config"])
-    mask = cfg.pop("mask")
-    m = cls(**cfg, mask="random")
-    m.config["mask"] = mask
-    m.load_state_dict(d["state_dict"])
-    m.data_config = d.get("data")  # the [data] table it was trained with (None for older files)
-    m.eval()
-    return m
-
-
-def save_integer_model(im: IntegerMLP, path: str | Path) -> Path:
-    """Write an :class:`IntegerMLP` as JSON."""
-    return atomic_write(path, json.dumps(im.to_json()))
-
-
-__all__ += ["ActQuant", "QuantLinear", "save_integer_model"]
-
-
-# ----------------------------------------------------------------------------- small fixtures
-def example_model() -> IntegerMLP:
-    """The paper's picture example: a hand-set 4-bit MLP, 2 inputs → 2 hidden → 2 classes."""
-    t = np.array([[2 * v for v in range(1, 16)]] * 2, dtype=np.int64)  # h = clamp(floor(acc / 2), 0, 15)
-    l0 = IntLayer(np.array([[3, -2], [-1, 2]]), np.ones((2, 2), bool), 4, False, 4, False, t, None, "hidden")
-    l1 = IntLayer(
-        np.array([[2, -1], [-1, 3]]), np.ones((2, 2), bool), 4, False, None, True, None, np.array([1, 0]), "out"
-    )
-    return IntegerMLP([l0, l1], 4, False, 1 / 15, 2, {"example": "4-bit 2-2-2"}).validate()
-
-
-def synthetic_jsc(n: int = 20000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A stand-in with JSC's layout (16 standardised features, 5 classes; 80/20 split) for testing the flow."""
-    if n < 10:
-        raise QuantError(f"synthetic_jsc needs at least 10 samples, got {n}")
-    rng = np.random.default_rng(seed)
-    means = rng.normal(0, 0.9, size=(5, 16))
-    mix = rng.normal(0, 0.35, size=(16, 16)) + np.eye(16)
-    y = rng.integers(0, 5, size=n)
-    x = means[y] + rng.normal(size=(n, 16)) @ mix
-    x = np.tanh(x / 2) * 2 + 0.1 * x  # a little non-linearity, as the real features have
-    x = (x - x.mean(0)) / x.std(0)
-    cut = int(0.8 * n)
-    return x[:cut].astype(np.float32), y[:cut], x[cut:].astype(np.float32), y[cut:]
-
-
-__all__ += ["affine_fold", "example_model", "fold_affine_layer", "synthetic_jsc"]

