@@ -15,5 +15,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from lutnn.errors import LutnnError
 from lutnn.netlist import Bus, Netlist, NetlistBuilder
 
-__all__ = ["Bus", "LutnnError", "Netlist", "NetlistBuilder"]
+__all__ = ["Bus", "LutnnError", "Netlist", "NetlistBuilder", "load"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``lutnn.load`` (a trained run for predictions) is imported on first use, so ``import lutnn`` stays light."""
+    if name == "load":
+        from lutnn.predict import load
+
+        return load
+    raise AttributeError(f"module 'lutnn' has no attribute {name!r}")

@@ -65,6 +65,8 @@ def run_pipeline(
         hdl_sim=e.hdl_sim if e.verilog else None,
         hdl_vectors=e.hdl_vectors,
         timings={"train_s": t_train},
+        class_names=ds.class_names,
+        feature_names=ds.feature_names,
     )
     plot_history(res.history, out / "accuracy.png", title=f"{title}: {ds.name}")
     rep["files"]["plot"] = "accuracy.png"
@@ -87,6 +89,8 @@ def export_run(
     hdl_vectors: int = 1000,
     name: str = "lutnn_top",
     timings: dict | None = None,
+    class_names: list[str] | None = None,
+    feature_names: list[str] | None = None,
 ) -> dict:
     """Compile, verify and write a trained model's hardware into ``out_dir``; returns the report dict.
 
@@ -97,6 +101,8 @@ def export_run(
     (``synth_scope="parts"``: encoder, core and head synthesised one by one and summed — the
     WebAssembly Yosys takes tens of minutes on whole designs of several thousand LUTs but
     seconds on each part; no optimisation across the two boundaries, so an upper bound).
+    ``class_names`` (default ``"0"``, ``"1"``, …) give ``class_index`` its meaning: index i is
+    ``classes[i]`` in report.json; ``predict`` there holds what :func:`lutnn.load` needs (no torch).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,7 +122,11 @@ def export_run(
         )
     write_blif(nl, out / "netlist.blif")
     write_blif(core, out / "core.blif")
+    classes = [str(c) for c in class_names] if class_names else [str(i) for i in range(model.n_classes)]
+    if len(classes) != model.n_classes:
+        raise LutnnError(f"export: {len(classes)} class names for a model of {model.n_classes} classes")
     report: dict = {
+        "classes": classes,
         "model": {
             "layers": [layer.out_features for layer in model.layers],
             "k": model.k,
@@ -143,9 +153,16 @@ def export_run(
             "output": {
                 "bus": "class_index",
                 "width": int(nl.outputs[0].width),
-                "meaning": "index of the predicted class",
+                "meaning": "index of the predicted class in 'classes'",
+                "classes": {str(i): c for i, c in enumerate(classes)},
             },
             "module": name,
+        },
+        "predict": {  # everything lutnn.load needs besides the netlists (plain JSON, exact)
+            "quantizer": model.quantizer.state(),
+            "encoder": model.encoder.spec(),
+            "head": {"classes": int(model.n_classes), "group": int(model.head.group)},
+            "feature_names": [str(f) for f in feature_names] if feature_names else [],
         },
         "files": {"netlist": "netlist.blif", "core": "core.blif"},
     }

@@ -88,7 +88,7 @@ class FeatureQuantizer:
             if self.identity:
                 m = f"q = clip(floor(x), 0, {top})"
             else:
-                m = f"q = clip(floor((x - {self.offset[i]!r}) / {self.step[i]!r}), 0, {top})"
+                m = f"q = clip(floor((x - {float(self.offset[i])!r}) / {float(self.step[i])!r}), 0, {top})"
             out.append(
                 {
                     "feature": i,
@@ -102,11 +102,12 @@ class FeatureQuantizer:
         return out
 
     def state(self) -> dict:
+        """Plain-JSON parameters (report.json); :meth:`from_state` rebuilds the exact map."""
         return {
-            "offset": self.offset.tolist(),
-            "step": self.step.tolist(),
-            "width": self.width,
-            "identity": self.identity,
+            "offset": [float(v) for v in self.offset],
+            "step": [float(v) for v in self.step],
+            "width": int(self.width),
+            "identity": bool(self.identity),
         }
 
     @staticmethod

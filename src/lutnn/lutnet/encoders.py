@@ -47,6 +47,10 @@ class Encoder(nn.Module):
         """Add the encoder's circuit reading ``buses[f]`` (feature f's bits); returns its output signals."""
         raise NotImplementedError  # pragma: no cover
 
+    def spec(self) -> dict:
+        """The exact bit map as plain JSON (report.json), so prediction can encode without torch."""
+        raise NotImplementedError  # pragma: no cover
+
     def _check(self, q: torch.Tensor) -> None:
         if q.dim() != 2 or q.shape[1] != self.n_features:
             raise LutnnError(f"encoder: expected [batch, {self.n_features}] integer features, got {tuple(q.shape)}")
@@ -174,6 +178,15 @@ class Thermometer(Encoder):
             out.append(cache[f, t])
         return np.array(out, dtype=np.int64)
 
+    def spec(self) -> dict:
+        """``bit i = (q[feature[i]] >= threshold[i])``, thresholds as used in hardware."""
+        return {
+            "kind": "thermometer",
+            "width": int(self.width),
+            "feature": [int(v) for v in self.feat.tolist()],
+            "threshold": [int(v) for v in self.thresholds().tolist()],
+        }
+
     def describe(self) -> dict:
         d = {"kind": "thermometer", "bits": self.n_bits}
         if self.learn:
@@ -238,6 +251,10 @@ class BinaryCode(Encoder):
 
     def build(self, b: NetlistBuilder, buses: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(x, dtype=np.int64) for x in buses])
+
+    def spec(self) -> dict:
+        """Each feature's ``width`` code bits, LSB first (binary: ``q``; gray: ``q ^ (q >> 1)``)."""
+        return {"kind": self.describe()["kind"], "width": int(self.width), "features": int(self.n_features)}
 
     def describe(self) -> dict:
         return {"kind": "binary", "bits": self.n_bits}
