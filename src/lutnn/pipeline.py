@@ -71,6 +71,7 @@ def run_pipeline(
     plot_history(res.history, out / "accuracy.png", title=f"{title}: {ds.name}")
     rep["files"]["plot"] = "accuracy.png"
     rep["files"]["checkpoint"] = "checkpoint.pt"
+    rep["chosen_from_data"] = res.prepared.chosen
     rep["history"] = res.history
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
     atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from lutnn.cli.app import app, console
+from lutnn.cli.app import app, console, parent_dir
 from lutnn.cli.netlist_cmds import read_cli_netlist
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_write
@@ -24,10 +24,17 @@ __all__ = ["bnn", "bnn_demo", "bnn_retrain", "retrain"]
 @app.command("bnn")
 def bnn(
     file: Path = typer.Argument(..., help="circuit (.aig/.aag/.blif/.v/.json)"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write the BNN as ONNX (.onnx)"),
-    bnn_json: Path | None = typer.Option(None, "--bnn-json", help="also write the BNN arrays as JSON"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="write the BNN as ONNX (.onnx)", callback=parent_dir
+    ),
+    bnn_json: Path | None = typer.Option(
+        None, "--bnn-json", help="also write the BNN arrays as JSON", callback=parent_dir
+    ),
     circuit_out: Path | None = typer.Option(
-        None, "--circuit", help="turn the BNN back into a circuit and write it (.blif/.aig/.json/.v)"
+        None,
+        "--circuit",
+        help="turn the BNN back into a circuit and write it (.blif/.aig/.json/.v)",
+        callback=parent_dir,
     ),
     verify: bool = typer.Option(False, "--verify", help="check torch + onnxruntime against the circuit"),
     pack: bool = typer.Option(True, "--pack/--no-pack", help="pack threshold cones into single neurons"),
@@ -38,7 +45,9 @@ def bnn(
     sat: bool = typer.Option(True, "--sat/--no-sat", help="SAT proof (BNN → circuit) when inputs > 20"),
     sat_timeout: float = typer.Option(600, "--sat-timeout", help="seconds for the SAT proof"),
     lut: int = typer.Option(6, "--lut", "-k", help="LUT size for --circuit"),
-    json_out: Path | None = typer.Option(None, "--json", help="write the figures and verdict as JSON"),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="write the figures and verdict as JSON", callback=parent_dir
+    ),
 ) -> None:
     """Convert a circuit into an exactly equivalent BNN; print neurons, depth and the verdict."""
     from lutnn.bnn import circuit_to_bnn, save_bnn
@@ -99,7 +108,7 @@ def bnn_demo(
     hidden: int = typer.Option(24, help="hidden neurons of the quantized MLP"),
     epochs: int = typer.Option(30, help="QAT epochs"),
     seed: int = typer.Option(0, help="random seed"),
-    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON", callback=parent_dir),
 ) -> None:
     """Zero loss: digits MLP → quantized → circuit → BNN; count disagreeing test samples (must be 0)."""
     from lutnn.bnn.demo import zero_loss_demo
@@ -127,7 +136,7 @@ def bnn_retrain(
     epochs: int = typer.Option(15, help="table-retraining epochs"),
     lut_epochs: int = typer.Option(10, help="epochs of the LUT network that provides the circuit"),
     seed: int = typer.Option(0, help="random seed"),
-    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the report as JSON", callback=parent_dir),
 ) -> None:
     """Digits: damage a LUT-network circuit's truth tables, retrain them with the topology fixed."""
     from lutnn.bnn.retrain import retrain_demo
@@ -180,7 +189,9 @@ def _load_bits(path: Path, n_inputs: int) -> tuple:
 def retrain(
     circuit: Path = typer.Argument(..., help="circuit to fine-tune (.blif/.aig/.aag/.json/.v)"),
     data: Path = typer.Argument(..., help=".npz with x [N, inputs] 0/1, y [N]; optional x_test, y_test"),
-    output: Path = typer.Option(..., "--output", "-o", help="retrained circuit (same topology), any netlist format"),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="retrained circuit (same topology), any netlist format", callback=parent_dir
+    ),
     classes: int = typer.Option(0, help="number of classes (default: max label + 1)"),
     epochs: int = typer.Option(20, help="training epochs"),
     lr: float = typer.Option(0.05, help="Adam learning rate on the table logits"),

@@ -10,12 +10,13 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from lutnn.cli.app import app, console
+from lutnn.cli.app import app, console, parent_dir
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_write
 from lutnn.quantnet.config import load_quant_config, quant_dataset
 
 __all__ = ["compile_cmd", "draw_cmd", "qat"]
+
 
 def _qat_augment(kind: object, n_features: int, config: Path):
     """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
@@ -33,7 +34,11 @@ def _qat_augment(kind: object, n_features: int, config: Path):
 def qat(
     config: Path = typer.Argument(..., help="TOML config (see configs/quant_*.toml)"),
     out: Path = typer.Option(
-        None, "--out", "-o", help="model file (.pt); also writes the integer model beside it (.json)"
+        None,
+        "--out",
+        "-o",
+        help="model file (.pt); also writes the integer model beside it (.json)",
+        callback=parent_dir,
     ),
     epochs: int = typer.Option(None, help="override [train] epochs"),
 ) -> None:
@@ -107,8 +112,9 @@ def compile_cmd(
         "--out",
         "-o",
         help="write the netlist (.blif/.v/.json/.aig): K-LUT-mapped, or as compiled with --no-synth",
+        callback=parent_dir,
     ),
-    report: Path = typer.Option(None, help="write the report as JSON"),
+    report: Path = typer.Option(None, help="write the report as JSON", callback=parent_dir),
     synth: bool = typer.Option(True, help="run Yosys/ABC (gates, K-LUTs, synth_xilinx)"),
     fmax: bool = typer.Option(False, help="also place and route on ECP5 with nextpnr for an Fmax"),
     decompose: bool = typer.Option(
@@ -174,7 +180,7 @@ def compile_cmd(
 def draw_cmd(
     model: Path = typer.Argument(None, help="quantized model (.pt/.json/.onnx); omit with --example"),
     out: list[Path] = typer.Option(
-        ..., "--out", "-o", help="picture files (.png, .svg, .pdf, .dot); repeat for several"
+        ..., "--out", "-o", help="picture files (.png, .svg, .pdf, .dot); repeat for several", callback=parent_dir
     ),
     route: str = typer.Option("arith", help="arith (2-input gates of the datapath) or tt (truth-table LUTs, mapped)"),
     flow: str = typer.Option("gates", help="circuit to draw: gates (2-input gates) or lut (K-LUTs)"),

@@ -14,7 +14,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from lutnn.cli.app import app, console
+from lutnn.cli.app import app, console, parent_dir
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_open, atomic_write, check_readable
 from lutnn.netlist import Netlist
@@ -49,7 +49,7 @@ def _write_json(path: Path | None, data: dict) -> None:
 @app.command()
 def stats(
     file: Path = typer.Argument(..., help="netlist (.blif/.aig/.aag/.json/.v)"),
-    json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
+    json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON", callback=parent_dir),
     latches: str = _LATCHES,
     top: str | None = _TOP,
 ) -> None:
@@ -81,8 +81,10 @@ def synth(
     flow: list[str] = typer.Option(
         ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, ice40, ecp5 (repeat for several)"
     ),
-    report: Path | None = typer.Option(None, "--report", "-r", help="write the report(s) as JSON"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write the mapped netlist (first flow)"),
+    report: Path | None = typer.Option(None, "--report", "-r", help="write the report(s) as JSON", callback=parent_dir),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="write the mapped netlist (first flow)", callback=parent_dir
+    ),
     timeout: float | None = typer.Option(None, help="seconds per tool run"),
     no_fmax: bool = typer.Option(False, "--no-fmax", help="skip nextpnr place-and-route (ice40/ecp5)"),
     latches: str = _LATCHES,
@@ -115,10 +117,12 @@ def synth(
 @app.command()
 def export(
     file: Path = typer.Argument(..., help="netlist to export"),
-    output: Path = typer.Option(..., "--output", "-o", help="Verilog file to write (.v)"),
+    output: Path = typer.Option(..., "--output", "-o", help="Verilog file to write (.v)", callback=parent_dir),
     pipeline: int | None = typer.Option(None, "--pipeline", "-p", help="register stage every R logic levels"),
     module: str | None = typer.Option(None, help="module name (default: the design name)"),
-    testbench: Path | None = typer.Option(None, "--testbench", help="also write a self-checking testbench here"),
+    testbench: Path | None = typer.Option(
+        None, "--testbench", help="also write a self-checking testbench here", callback=parent_dir
+    ),
     vectors: int = typer.Option(1000, help="random vectors stored in the testbench"),
     check: bool = typer.Option(False, "--check", help="run the exported module in Icarus against the netlist"),
     latches: str = _LATCHES,
@@ -169,7 +173,7 @@ def verify(
     b: Path = typer.Argument(..., help="second design (netlist or Verilog)"),
     method: str = typer.Option("sat", help="sat (proof), exhaustive (≤ 24 inputs) or random"),
     hdl: bool = typer.Option(False, "--hdl", help="when B is Verilog, also run it in Icarus against A"),
-    json_out: Path | None = typer.Option(None, "--json", help="write the verdict as JSON"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the verdict as JSON", callback=parent_dir),
     timeout: float | None = typer.Option(None, help="seconds for the SAT run"),
     latches: str = _LATCHES,
     top: str | None = _TOP,
@@ -243,7 +247,9 @@ def simulate(
     file: Path = typer.Argument(..., help="netlist to simulate"),
     vectors: Path | None = typer.Option(None, "--vectors", "-x", help=".npy [N, n_inputs] bits, or .npz per bus"),
     random: int = typer.Option(0, "--random", help="simulate this many random vectors instead"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write output bits [N, n_outputs] as .npy"),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="write output bits [N, n_outputs] as .npy", callback=parent_dir
+    ),
     verilog: Path | None = typer.Option(None, "--verilog", help="also run this Verilog in a simulator and compare"),
     simulator: str = typer.Option("icarus", help="icarus or verilator (with --verilog)"),
     show: int = typer.Option(8, help="rows to print"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from lutnn.cli.app import app, console
+from lutnn.cli.app import app, console, parent_dir
 
 __all__ = ["predict"]
 
@@ -20,7 +20,9 @@ def predict(
         ..., help="run folder written by lutnn train / lutnn demo (report.json, netlist.blif)"
     ),
     data: Path = typer.Argument(..., help="new data: CSV with a header row, or NPZ with x (and optionally y)"),
-    out: Path = typer.Option(None, "--out", "-o", help="write predictions here (CSV, one row per sample)"),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="write predictions here (CSV, one row per sample)", callback=parent_dir
+    ),
     proba: bool = typer.Option(False, "--proba", help="add the head's per-class counts, normalised (p_<class>)"),
     label: str = typer.Option(None, "--label", help="label column of the CSV (default: the training label's column)"),
 ) -> None:
@@ -38,7 +40,6 @@ def predict(
         w.writerow(["prediction"] + ([f"p_{c}" for c in m.classes_] if p is not None else []))
         for i, c in enumerate(pred):
             w.writerow([c] + ([f"{v:.6g}" for v in p[i]] if p is not None else []))
-        out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(out, buf.getvalue())
     else:
         tab = Table(title=f"predictions of {run_dir} on {data} (first 10 of {len(pred)})")

@@ -73,6 +73,7 @@ def train(
     cfg = load_config(config)
     if epochs is not None:
         cfg.train.epochs = epochs
+        cfg.unset.discard("train.epochs")
     if device is not None:
         cfg.train.device = device
     if data_path is not None:

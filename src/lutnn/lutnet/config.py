@@ -135,6 +135,10 @@ class RunConfig:
                 raise LutnnError(f"{source}: unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
             kwargs[name] = cls(**val)
         cfg = RunConfig(**kwargs)
+        # "section.key"s the file leaves out (a plain attribute, never saved): lutnn.lutnet.defaults fills them
+        cfg.unset = {f"{n}.{f.name}" for n, cls in classes.items() for f in dataclasses.fields(cls)} - {
+            f"{n}.{k}" for n, v in d.items() for k in v
+        }
         cfg.check(source)
         return cfg
 

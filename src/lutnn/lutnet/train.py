@@ -54,6 +54,7 @@ class Prepared:
     encoder: Encoder
     q_train: np.ndarray
     q_test: np.ndarray
+    chosen: list[dict[str, Any]] = field(default_factory=list)  # settings chosen from the data (defaults.py)
 
 
 @dataclass
@@ -88,11 +89,14 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     if cfg.data.train_subset or cfg.data.test_subset:
         ds = ds.subset(cfg.data.train_subset, cfg.data.test_subset, seed=cfg.train.seed)
     ds.validate()
+    from lutnn.lutnet.defaults import choose_defaults
+
+    chosen = choose_defaults(cfg, ds)  # only keys the config file left out
     qz = FeatureQuantizer.fit(ds.x_train, cfg.encoder.width)
     q_train, q_test = qz.transform(ds.x_train), qz.transform(ds.x_test)
     e = cfg.encoder
     enc = make_encoder(e.kind, q_train, qz.width, e.levels, e.min_frac, e.learn, e.temperature)
-    return Prepared(ds, qz, enc, q_train, q_test)
+    return Prepared(ds, qz, enc, q_train, q_test, chosen)
 
 
 def default_tau(cfg: RunConfig, n_classes: int) -> float:
@@ -201,6 +205,10 @@ def train(
         torch.set_num_threads(int(cfg.train.threads))
     device = resolve_device(cfg.train.device)
     prep = prepare(cfg, dataset)
+    if console is not None and prep.chosen:
+        console.print(f"[bold]chosen from the data[/] ({prep.dataset.name}; set these in the config to override):")
+        for c in prep.chosen:
+            console.print(f"  {c['key']} = {c['value']!r}: {c['why']}", highlight=False)
     model = build_model(cfg, prep).to(device)
     epochs = cfg.train.epochs
     out = Path(out_dir) if out_dir is not None else None

@@ -1,0 +1,68 @@
+"""Settings a config leaves out are chosen from the data; the shipped configs set theirs explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lutnn.data import Dataset
+from lutnn.lutnet.config import RunConfig, load_config
+from lutnn.lutnet.defaults import choose_defaults
+from lutnn.lutnet.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_wine(path) -> None:
+    """scikit-learn's wine as a user's CSV: a header row and a string label column."""
+    from sklearn.datasets import load_wine
+
+    d = load_wine()
+    names = np.array(["barolo", "grignolino", "barbera"])[d.target]
+    rows = [",".join([*map(str, x), n]) for x, n in zip(d.data.tolist(), names, strict=True)]
+    path.write_text(",".join([*d.feature_names, "cultivar"]) + "\n" + "\n".join(rows) + "\n")
+
+
+def _toy(f: int, c: int, n: int) -> Dataset:
+    rng = np.random.default_rng(0)
+    return Dataset("toy", rng.normal(size=(n, f)), np.arange(n) % c, rng.normal(size=(9, f)), np.arange(9) % c, c)
+
+
+def test_wine_csv_with_string_labels_reaches_90_percent_with_defaults(tmp_path) -> None:
+    write_wine(tmp_path / "wine.csv")
+    p = tmp_path / "wine.toml"
+    p.write_text(f'[data]\nname = "csv"\npath = "{tmp_path / "wine.csv"}"\nlabel = "cultivar"\n')
+    cfg = load_config(p)
+    res = train(cfg, progress=False)
+    keys = {c["key"]: c["value"] for c in res.prepared.chosen}
+    assert keys["encoder.kind"] == "quantile" and keys["encoder.levels"] == 8
+    assert keys["model.connectivity"] == "learned" and keys["model.layers"][-1] % 3 == 0
+    assert res.prepared.dataset.class_names == ["barbera", "barolo", "grignolino"]
+    assert res.test_accuracy >= 0.90, res.history[-1]
+
+
+def test_only_unset_keys_are_chosen() -> None:
+    cfg = RunConfig.from_dict({"encoder": {"levels": 3}, "model": {"layers": [100, 30]}})
+    chosen = {c["key"] for c in choose_defaults(cfg, _toy(20, 3, 500))}
+    assert chosen == {"encoder.kind", "model.connectivity", "train.epochs"}
+    assert cfg.encoder.levels == 3 and cfg.model.layers == [100, 30] and cfg.encoder.kind == "quantile"
+    assert choose_defaults(RunConfig(), _toy(20, 3, 500)) == []  # built in Python: dataclass defaults stay
+
+
+def test_sizes_follow_the_data() -> None:
+    small = RunConfig.from_dict({})
+    choose_defaults(small, _toy(13, 3, 130))
+    big = RunConfig.from_dict({})
+    choose_defaults(big, _toy(200, 10, 50000))
+    assert small.encoder.levels == 8 and big.encoder.levels == 2  # ~512 input bits at most
+    assert small.model.layers[-1] % 3 == 0 and big.model.layers[-1] % 10 == 0
+    assert small.train.epochs > big.train.epochs == 30
+
+
+def test_shipped_configs_choose_nothing() -> None:
+    for f in sorted((ROOT / "configs").glob("*.toml")):
+        if f.name.startswith("quant_"):
+            continue
+        cfg = load_config(f)
+        assert choose_defaults(cfg, _toy(16, 5, 1000)) == [], f.name
