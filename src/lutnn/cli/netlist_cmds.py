@@ -201,8 +201,8 @@ def verify(
         console.print(t)
         t = Table(title="outputs")
         t.add_column("output bus")
-        t.add_column(a.name, justify="right")
-        t.add_column(b.name, justify="right")
+        t.add_column(f"A: {a}", justify="right")  # full paths: two runs' netlist.blif differ by folder
+        t.add_column(f"B: {b}", justify="right")
         for k in v.outputs_a or {}:
             va, vb = v.outputs_a[k], (v.outputs_b or {}).get(k)
             t.add_row(("[red]" if va != vb else "") + k, str(va), str(vb))
