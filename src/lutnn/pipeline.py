@@ -24,6 +24,7 @@ from lutnn.lutnet.compile import check_against_model, compile_core, compile_desi
 from lutnn.lutnet.config import RunConfig
 from lutnn.lutnet.network import LUTNetwork
 from lutnn.netlist import Netlist
+from lutnn.progress import reporting, stage
 
 __all__ = ["export_run", "run_pipeline"]
 
@@ -54,20 +55,21 @@ def run_pipeline(
     if console is not None:
         console.print(f"trained in {t_train:.1f} s; exporting to {out} …")
     e = cfg.export
-    rep = export_run(
-        res.model,
-        res.prepared.q_test,
-        ds.y_test,
-        out,
-        synth=e.synth,
-        synth_scope=e.synth_scope,
-        verilog=e.verilog,
-        hdl_sim=e.hdl_sim if e.verilog else None,
-        hdl_vectors=e.hdl_vectors,
-        timings={"train_s": t_train},
-        class_names=ds.class_names,
-        feature_names=ds.feature_names,
-    )
+    with reporting(console):
+        rep = export_run(
+            res.model,
+            res.prepared.q_test,
+            ds.y_test,
+            out,
+            synth=e.synth,
+            synth_scope=e.synth_scope,
+            verilog=e.verilog,
+            hdl_sim=e.hdl_sim if e.verilog else None,
+            hdl_vectors=e.hdl_vectors,
+            timings={"train_s": t_train},
+            class_names=ds.class_names,
+            feature_names=ds.feature_names,
+        )
     plot_history(res.history, out / "accuracy.png", title=f"{title}: {ds.name}")
     rep["files"]["plot"] = "accuracy.png"
     rep["files"]["checkpoint"] = "checkpoint.pt"
@@ -110,11 +112,13 @@ def export_run(
     timings = dict(timings or {})
     y_test = np.asarray(y_test)
     t = time.perf_counter()
-    core = compile_core(model)
-    nl = compile_design(model, name=name)
+    with stage("compile → LUT netlist"):
+        core = compile_core(model)
+        nl = compile_design(model, name=name)
     timings["compile_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    agree = check_against_model(model, nl, q_test)
+    with stage(f"netlist vs PyTorch on {len(q_test)} test samples"):
+        agree = check_against_model(model, nl, q_test)
     timings["netlist_check_s"] = time.perf_counter() - t
     if agree.disagreements:
         raise LutnnError(
@@ -171,12 +175,14 @@ def export_run(
         t = time.perf_counter()
         from lutnn.formats.verilog import write_verilog
 
-        write_verilog(nl, out / "design.v", module=name)
+        with stage("write design.v"):
+            write_verilog(nl, out / "design.v", module=name)
         report["files"]["verilog"] = "design.v"
         timings["verilog_s"] = time.perf_counter() - t
         if hdl_sim:
             t = time.perf_counter()
-            report["hdl"] = _check_verilog(nl, out / "design.v", q_test, y_test, hdl_sim, hdl_vectors)
+            with stage(f"design.v in {hdl_sim} on {min(len(q_test), hdl_vectors)} test samples"):
+                report["hdl"] = _check_verilog(nl, out / "design.v", q_test, y_test, hdl_sim, hdl_vectors)
             report["accuracy"]["verilog"] = report["hdl"]["accuracy"]
             timings["hdl_sim_s"] = time.perf_counter() - t
     else:
@@ -185,13 +191,17 @@ def export_run(
         from lutnn.synth import synthesize
 
         t = time.perf_counter()
-        rep_core = synthesize(core, flow=synth, k=6).report
+        with stage(f"Yosys {synth}: core ({core.n_nodes} LUTs)"):
+            rep_core = synthesize(core, flow=synth, k=6).report
         timings["synth_core_s"] = time.perf_counter() - t
         report["luts"].update({"core_lut6": int(rep_core.lut_count), "tool": f"Yosys ({synth} flow)"})
         t = time.perf_counter()
         if synth_scope == "parts":
-            parts = {"encoder": synthesize(compile_encoder(model), flow=synth, k=6).report, "core": rep_core}
-            parts["head"] = synthesize(compile_head(model), flow=synth, k=6).report
+            with stage(f"Yosys {synth}: encoder and head", total=2, unit="parts") as st:
+                parts = {"encoder": synthesize(compile_encoder(model), flow=synth, k=6).report, "core": rep_core}
+                st.advance()
+                parts["head"] = synthesize(compile_head(model), flow=synth, k=6).report
+                st.advance()
             depths = [getattr(r, "depth", None) for r in parts.values()]
             report["luts"].update(
                 {
@@ -202,7 +212,8 @@ def export_run(
                 }
             )
         else:
-            rep = synthesize(nl, flow=synth, k=6).report
+            with stage(f"Yosys {synth}: whole design ({nl.n_nodes} LUTs)"):
+                rep = synthesize(nl, flow=synth, k=6).report
             report["luts"].update(
                 {
                     "design_lut6": int(rep.lut_count),

@@ -182,7 +182,12 @@ def map_threshold(
     triv_tab = np.array([False, True])
     for s in range(n_pi):
         cuts[s] = [_Cut((s,), triv_tab, None, 0.0)]
+    from lutnn.progress import begin
+
+    st = begin("threshold cones (BNN neurons)", total=aig.n_nodes, unit="AIG nodes")
     for i in range(aig.n_nodes):
+        if i % 2048 == 2047:
+            st.advance(2048)
         s = n_pi + i
         k = int(kind[i])
         if k == 0:
@@ -247,6 +252,8 @@ def map_threshold(
         kept.append(_Cut((s,), triv_tab, None, af[s] / fo[s]))
         cuts[s] = kept
         # free cut lists nobody will read again is not worth the bookkeeping here
+    st.advance(st.total - st.done)
+    st.end()
     # cover from the outputs
     required = np.zeros(aig.n_signals, dtype=bool)
     for s, _ in outs:

@@ -57,7 +57,10 @@ def bnn(
     if output is not None and output.suffix.lower() != ".onnx":
         raise LutnnError(f"-o {output}: the BNN is written as ONNX; give a path ending in .onnx")
     nl = read_cli_netlist(file, top, latches)
-    net, rep = circuit_to_bnn(nl, pack=pack, max_cut=max_cut)
+    from lutnn.progress import reporting
+
+    with reporting(console):  # the conversion's progress (AIG nodes mapped into threshold neurons)
+        net, rep = circuit_to_bnn(nl, pack=pack, max_cut=max_cut)
     model = bnn_to_onnx(net) if (output is not None or verify) else None
     t = Table(title=f"{file.name} → BNN")
     t.add_column("figure")
@@ -77,7 +80,10 @@ def bnn(
 
         back = bnn_to_circuit(net, k=lut)
     if verify:
-        v = verify_bnn(nl, net, onnx_model=model, n_random=n_random, sat=sat, sat_timeout=sat_timeout)
+        from lutnn.progress import stage
+
+        with reporting(console), stage(f"verify the BNN against {file.name}"):
+            v = verify_bnn(nl, net, onnx_model=model, n_random=n_random, sat=sat, sat_timeout=sat_timeout)
         for note in v.notes:
             console.print(f"[yellow]note:[/] {note}")
         mm = ", ".join(f"{k}: {c} mismatching vectors" for k, c in v.mismatches.items())

@@ -129,7 +129,9 @@ def compile_cmd(
     im = as_integer_model(m)
     data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data") or getattr(m, "data_config", None)
     codes, labels, x_float = _test_codes(im, data_cfg, samples)
-    with console.status(f"compiling {model.name} ({route} route)"):
+    from lutnn.progress import reporting
+
+    with reporting(console):  # a bar per stage (compile, check, Yosys/ABC) on a terminal, lines elsewhere
         res = compile_and_report(
             im,
             codes,

@@ -18,6 +18,7 @@ from lutnn.cli.app import app, console, parent_dir
 from lutnn.errors import LutnnError
 from lutnn.fileio import atomic_open, atomic_write, check_readable
 from lutnn.netlist import Netlist
+from lutnn.progress import reporting, stage
 
 __all__ = ["export", "simulate", "stats", "synth", "verify"]
 
@@ -102,7 +103,7 @@ def synth(
     nl = read_cli_netlist(file, top, latches)
     reports = []
     for i, f in enumerate(flow):
-        with console.status(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes) …"):
+        with reporting(console), stage(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes)"):
             res = synthesize(nl, f, lut, timeout=timeout, fmax=not no_fmax)
         console.print(res.report.table())
         reports.append(res.report.as_dict())
@@ -182,7 +183,7 @@ def verify(
     from lutnn.verify import check_equivalence, check_simulation
 
     na, nb = read_cli_netlist(a, top, latches), read_cli_netlist(b, top, latches)
-    with console.status(f"checking {a.name} ≡ {b.name} ({method}) …"):
+    with reporting(console), stage(f"checking {a} ≡ {b} ({method})"):
         v = check_equivalence(na, nb, method=method, timeout=timeout)
     out = v.as_dict()
     if v.equivalent:

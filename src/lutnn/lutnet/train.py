@@ -258,26 +258,18 @@ def train(
     bs = cfg.train.batch_size
     t0 = time.perf_counter() - (history[-1]["time_s"] if history else 0.0)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from lutnn.progress import reporting, stage
 
-    columns = [
-        TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f}  train {task.fields[train]:.2%}  test {task.fields[test]:.2%}"),
-        TimeElapsedColumn(),
-    ]
+    if progress and console is None:
+        from rich.console import Console
+
+        console = Console()
     n_batches = math.ceil(len(q_tr) / bs)
-    with Progress(*columns, console=console, disable=not progress, transient=False) as bar:
-        task = bar.add_task(
-            "train",
-            total=(epochs - start_epoch) * n_batches,
-            epoch=start_epoch,
-            epochs=epochs,
-            loss=float("nan"),
-            train=0.0,
-            test=0.0,
-        )
+    # a bar on a terminal, a line every ~10% elsewhere (lutnn.progress)
+    with (
+        reporting(console if progress else None),
+        stage("train", total=(epochs - start_epoch) * n_batches, unit="batches") as bar,
+    ):
         for epoch in range(start_epoch, epochs):
             if epoch == freeze_at:
                 model.freeze_connectivity()
@@ -303,7 +295,10 @@ def train(
                 tot_loss += float(loss.detach()) * len(idx)
                 tot_correct += int((logits.argmax(1) == y_tr[idx]).sum())
                 seen += len(idx)
-                bar.update(task, advance=1, epoch=epoch + 1, loss=tot_loss / seen, train=tot_correct / seen)
+                bar.advance(
+                    info=f"epoch {epoch + 1}/{epochs}  loss {tot_loss / seen:.3f}  train {tot_correct / seen:.2%}"
+                    + (f"  test {history[-1]['test_acc']:.2%}" if history else "")
+                )
             if sched is not None:
                 sched.step()
             test_acc = _accuracy(model, q_te, y_te)
@@ -315,13 +310,9 @@ def train(
                 "time_s": time.perf_counter() - t0,
             }
             history.append(rec)
-            bar.update(task, test=test_acc)
-            if progress and not bar.console.is_terminal:  # logs and pipes: one line per epoch
-                bar.console.print(
-                    f"epoch {epoch + 1}/{epochs}  loss {rec['loss']:.3f}  train {rec['train_acc']:.2%}  "
-                    f"test {test_acc:.2%}  {rec['time_s']:.1f} s",
-                    highlight=False,
-                )
+            bar.set_info(
+                f"epoch {epoch + 1}/{epochs}  loss {rec['loss']:.3f}  train {rec['train_acc']:.2%}  test {test_acc:.2%}"
+            )
             if out is not None and ((epoch + 1) % max(1, cfg.train.checkpoint_every) == 0 or epoch + 1 == epochs):
                 save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1)
     if freeze_at >= epochs:

@@ -27,6 +27,7 @@ import numpy as np
 
 from lutnn.errors import LutnnError, ToolError
 from lutnn.netlist import Netlist
+from lutnn.progress import stage
 from lutnn.quantnet.intmodel import IntegerMLP, code_range
 from lutnn.tools.yosys import GATE_SET, abc_command, parse_stat_json, read_mapped_blif, run_yosys
 
@@ -430,11 +431,13 @@ def compile_and_report(
         res["tt_nodes"] = nl.n_nodes
         res["tt_max_arity"] = nl.max_arity
     elif route == "arith":
-        nl = compile_arith(im, flow="gates", name=name)
+        with stage(f"datapath of {name}"):
+            nl = compile_arith(im, flow="gates", name=name)
     else:
         raise LutnnError(f"unknown route {route!r}; use 'tt' (truth tables) or 'arith' (datapath)")
     res["compile_s"] = round(time.time() - t0, 2)
-    chk = count_disagreements(im, nl, codes)
+    with stage(f"circuit vs integer model on {len(codes)} inputs"):
+        chk = count_disagreements(im, nl, codes)
     res.update({f"compiled_{k_}": v for k_, v in chk.items()})
     if labels is not None:
         res["int_acc"] = float((im.predict(codes) == np.asarray(labels)).mean())
@@ -444,7 +447,8 @@ def compile_and_report(
             res["split_nodes"] = nl.n_nodes
             res["split_disagreements"] = count_disagreements(im, nl, codes)
         if gates or route == "arith":
-            g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
+            with stage("Yosys/ABC: 2-input gates"):
+                g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
             res["gates"] = int((g.arity == 2).sum())
             res["inverters"] = int((g.arity == 1).sum())
             res["gate_depth"] = g.depth()
@@ -454,7 +458,8 @@ def compile_and_report(
         t1 = time.time()
         if fraig is None:
             fraig = route == "tt" and not decompose
-        lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig)
+        with stage(f"Yosys/ABC: {k}-LUT mapping ({nl.n_nodes} nodes)"):
+            lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig)
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()
@@ -470,7 +475,8 @@ def compile_and_report(
         if xilinx and xilinx_max_luts is not None and lut.count > xilinx_max_luts:
             res["xilinx"] = {"skipped": f"{lut.count} LUTs > xilinx_max_luts={xilinx_max_luts}"}
         elif xilinx:
-            res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
+            with stage(f"Yosys synth_xilinx ({lut.count} LUTs)"):
+                res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
         nl = lut.netlist
     res["total_s"] = round(time.time() - t0, 1)
     bad = [v for v in (res.get("compiled_score_disagreements"), res.get("compiled_class_disagreements")) if v]

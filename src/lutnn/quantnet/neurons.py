@@ -315,6 +315,9 @@ def compile_neurons(
     # reachable codes of every unit (inputs: all codes); unreachable hidden codes are don't-cares
     lo_in, hi_in = code_range(im.in_bits, im.in_signed)
     reach = [np.arange(lo_in, hi_in + 1)] * im.n_features
+    from lutnn.progress import begin
+
+    st = begin(f"truth tables of {name}", total=sum(int(L.n_out) for L in im.layers), unit="neurons")
     for li, L in enumerate(im.layers):
         last = li == len(im.layers) - 1
         ow = sw if last else int(L.out_bits)
@@ -344,9 +347,11 @@ def compile_neurons(
             for k in range(ow):
                 out[o, k] = outs[k]
                 b.signal_names.setdefault(int(out[o, k]), f"L{li}_n{o}[{k}]")
+            st.advance(info=f"layer {li + 1}/{len(im.layers)}")
         reach = new_reach
         prev = out
         info.layer_signals.append(out)
+    st.end()
     if scores:
         for c in range(prev.shape[0]):
             b.add_output(f"score{c}", prev[c])

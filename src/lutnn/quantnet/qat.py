@@ -360,11 +360,13 @@ def train_qat(
     g = torch.Generator().manual_seed(seed)
     hist = []
     learned = model.config["mask"] == "learned"
-    from rich.progress import Progress
+    from rich.console import Console
+
+    from lutnn.progress import reporting, stage
 
     first, span = min(warmup_epochs, max(0, epochs - 1)), max(1, prune_epochs)  # the mask schedule's epochs
-    with Progress(disable=not progress) as bar:
-        task = bar.add_task("QAT", total=epochs)
+    # a bar on a terminal, a line every ~10% of the epochs elsewhere (lutnn.progress)
+    with reporting(Console() if progress else None), stage("QAT", total=epochs, unit="epochs") as bar:
         for ep in range(epochs):
             if learned and first <= ep < first + span:
                 model.apply_learned_masks((ep - first + 1) / span)
@@ -386,9 +388,7 @@ def train_qat(
             if x_val is not None and y_val is not None:
                 rec["val_acc"] = evaluate(model, x_val, y_val)
             hist.append(rec)
-            if progress:
-                shown = "  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch")
-                bar.update(task, advance=1, description=f"QAT  {shown}")
+            bar.advance(info="  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch"))
     if learned and epochs < warmup_epochs + span:
         model.apply_learned_masks()  # the schedule did not finish: reach the target fan-in
     model.eval()
