@@ -117,3 +117,16 @@ def test_load_does_not_import_torch(wine_run):
     code = f"import sys, lutnn; m = lutnn.load({str(d / 'run')!r}); m.predict_proba([{x[0].tolist()}]); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_read_features_rebuilds_one_hot_columns_and_finds_the_label(tmp_path):
+    from types import SimpleNamespace
+
+    m = SimpleNamespace(
+        feature_names_in_=np.array(["a", "proto=tcp", "proto=udp"], dtype=object),
+        n_features_in_=3,
+        label_column_="label",
+    )
+    (tmp_path / "d.csv").write_text("id,a,proto,label\n1,0.5,udp,1\n2,1.5,tcp,0\n")
+    x, y = read_features(tmp_path / "d.csv", m)
+    assert x.tolist() == [[0.5, 0.0, 1.0], [1.5, 1.0, 0.0]] and list(y) == ["1", "0"]

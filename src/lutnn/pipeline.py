@@ -74,6 +74,9 @@ def run_pipeline(
     rep["files"]["plot"] = "accuracy.png"
     rep["files"]["checkpoint"] = "checkpoint.pt"
     rep["chosen_from_data"] = res.prepared.chosen
+    rep["predict"]["label"] = (
+        cfg.data.label if isinstance(cfg.data.label, str) else ("label" if cfg.data.name == "unsw" else None)
+    )
     rep["history"] = res.history
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
     atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))

@@ -78,6 +78,7 @@ class LUTClassifier:
         names = rep.get("classes") or [str(i) for i in range(self.n_classes)]
         self.classes_ = _label_array(names)
         self.n_features_in_ = self.quantizer.n_features
+        self.label_column_ = pr.get("label")  # the training CSV's label column, when named
         if pr.get("feature_names"):
             self.feature_names_in_ = np.asarray(pr["feature_names"], dtype=object)
         files = rep.get("files", {})
@@ -206,7 +207,8 @@ def read_features(
     """Read new data for ``model``: CSV (header row) or NPZ (``x``/``X``, optional ``y``); returns (X, y or None).
 
     CSV columns are matched by name when the training data had named columns (extra columns are
-    ignored; ``label``, or a column named like the training label, is returned as y); otherwise
+    ignored; one-hot features ``col=value`` are rebuilt from column ``col``; ``label``, the training
+    label's column, or the one column left over is returned as y); otherwise
     the file must hold exactly the features, optionally followed by one label column.
     """
     p = Path(path)
@@ -227,9 +229,12 @@ def read_features(
     header, body = [h.strip() for h in rows[0]], rows[1:]
     names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     f = model.n_features_in_
-    if names and all(n in header for n in names):
-        cols = [header.index(n) for n in names]
-        rest = [i for i in range(len(header)) if i not in cols]
+    label = label if label is not None else getattr(model, "label_column_", None)
+    onehot = {n: n.split("=", 1) for n in names if n not in header and "=" in n and n.split("=", 1)[0] in header}
+    if names and all(n in header or n in onehot for n in names):
+        cols = [header.index(n) if n in header else -1 - i for i, n in enumerate(names)]  # < 0: one-hot
+        used = {c for c in cols if c >= 0} | {header.index(onehot[n][0]) for n in onehot}
+        rest = [i for i in range(len(header)) if i not in used]
         if label is not None:
             if label not in header:
                 raise LutnnError(f"{p}: no label column {label!r}; columns are {header[:20]}")
@@ -252,7 +257,12 @@ def read_features(
     x = np.empty((len(body), len(cols)))
     for r, row in enumerate(body):
         try:
-            x[r] = [float(row[c]) for c in cols]
+            x[r] = [
+                float(row[c])
+                if c >= 0
+                else float(row[header.index(onehot[names[-1 - c]][0])].strip() == onehot[names[-1 - c]][1])
+                for c in cols
+            ]
         except (ValueError, IndexError):
             raise LutnnError(
                 f"{p}: data row {r + 1} is short or holds a non-number in a feature column; fix or drop it"

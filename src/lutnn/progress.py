@@ -113,6 +113,7 @@ class _Reporter:
                 f"{s.name}: {int(pct)}% ({s.done}/{s.total} {s.unit}), {_fmt_s(el)}, ~{_fmt_s(eta)} left"
                 + (f"  {s.info}" if s.info else ""),
                 highlight=False,
+                soft_wrap=True,
             )
             while s._next_pct <= pct:
                 s._next_pct += 10
@@ -126,7 +127,9 @@ class _Reporter:
         count = f" ({s.done}/{s.total} {s.unit})" if s.total else ""
         word = "done" if ok else "stopped"
         self.console.print(
-            f"{s.name}: {word}{count} in {_fmt_s(el)}" + (f"  {s.info}" if s.info else ""), highlight=False
+            f"{s.name}: {word}{count} in {_fmt_s(el)}" + (f"  {s.info}" if s.info else ""),
+            highlight=False,
+            soft_wrap=True,
         )
 
     def close(self) -> None:

@@ -208,7 +208,7 @@ def train(
     if console is not None and prep.chosen:
         console.print(f"[bold]chosen from the data[/] ({prep.dataset.name}; set these in the config to override):")
         for c in prep.chosen:
-            console.print(f"  {c['key']} = {c['value']!r}: {c['why']}", highlight=False)
+            console.print(f"  {c['key']} = {c['value']!r}: {c['why']}", highlight=False, soft_wrap=True)
     model = build_model(cfg, prep).to(device)
     epochs = cfg.train.epochs
     out = Path(out_dir) if out_dir is not None else None
