@@ -59,6 +59,8 @@ def test_report_has_classes_and_plain_numbers(wine_run):
     rep = json.loads(text)
     assert rep["classes"] == sorted(NAMES)  # the data's string labels, index i = class_index i
     assert rep["interface"]["output"]["classes"] == {str(i): c for i, c in enumerate(sorted(NAMES))}
+    first = (d / "run" / "design.v").read_text().splitlines()[0]
+    assert first.startswith("//") and "0 = 'barbera', 1 = 'barolo', 2 = 'grignolino'" in first
 
 
 def test_predict_api(wine_run):

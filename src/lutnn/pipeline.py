@@ -176,10 +176,12 @@ def export_run(
     }
     if verilog:
         t = time.perf_counter()
-        from lutnn.formats.verilog import write_verilog
+        from lutnn.formats.verilog import format_verilog
 
         with stage("write design.v"):
-            write_verilog(nl, out / "design.v", module=name)
+            meaning = ", ".join(f"{i} = {c!r}" for i, c in enumerate(classes)).replace("\n", " ")
+            head = f"// lutnn: output class_index means {meaning}; inputs x<i>: see report.json 'interface'\n"
+            atomic_write(out / "design.v", head + format_verilog(nl, module=name))
         report["files"]["verilog"] = "design.v"
         timings["verilog_s"] = time.perf_counter() - t
         if hdl_sim:

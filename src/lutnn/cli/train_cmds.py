@@ -56,6 +56,9 @@ def _summary(rep: dict, out: Path) -> None:
     console.print(tab)
     files = ["checkpoint.pt", *(rep["files"][k] for k in ("netlist", "core", "verilog") if k in rep["files"])]
     console.print(f"outputs in {out}: {', '.join(files)}, report.json, accuracy.png")
+    if rep.get("classes"):
+        meaning = ", ".join(f"{i} = {c}" for i, c in enumerate(rep["classes"]))
+        console.print(f"class_index: {meaning}", highlight=False, soft_wrap=True)
 
 
 @app.command("train")
