@@ -45,6 +45,9 @@ def test_only_unset_keys_are_chosen() -> None:
     assert chosen == {"encoder.kind", "model.connectivity", "train.epochs"}
     assert cfg.encoder.levels == 3 and cfg.model.layers == [100, 30] and cfg.encoder.kind == "quantile"
     assert choose_defaults(RunConfig(), _toy(20, 3, 500)) == []  # built in Python: dataclass defaults stay
+    cfg = RunConfig.from_dict({})
+    cfg.train.epochs = 7  # changed after loading (a script, lutnn train --epochs): kept
+    assert "train.epochs" not in {c["key"] for c in choose_defaults(cfg, _toy(20, 3, 500))} and cfg.train.epochs == 7
 
 
 def test_sizes_follow_the_data() -> None:

@@ -3,7 +3,8 @@
 A config read from a file remembers which keys it set (:attr:`RunConfig.unset` lists the rest);
 :func:`choose_defaults` fills only those, from the data's feature count, classes and samples, and
 returns what it chose and why (printed before training and recorded in ``report.json``). A
-:class:`RunConfig` built in Python keeps its dataclass defaults unless it sets ``unset`` itself.
+:class:`RunConfig` built in Python keeps its dataclass defaults unless it sets ``unset`` itself, and a
+value changed after loading (a script, ``lutnn train --epochs``) is never replaced.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ def choose_defaults(cfg: RunConfig, ds: Dataset) -> list[dict]:
     f, c, n = ds.n_features, ds.n_classes, len(ds.y_train)
     image = ds.image_shape is not None
 
+    fresh = RunConfig()
+
     def pick(section: str, key: str, value, why: str) -> None:
-        if f"{section}.{key}" in unset:
+        # only keys the file left out and nobody changed since (a script's or the CLI's override wins)
+        if f"{section}.{key}" in unset and getattr(getattr(cfg, section), key) == getattr(getattr(fresh, section), key):
             setattr(getattr(cfg, section), key, value)
             chosen.append({"key": f"{section}.{key}", "value": value, "why": why})
 
