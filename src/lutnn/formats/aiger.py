@@ -326,8 +326,13 @@ def _encode(x: int, out: bytearray) -> None:
     out.append(x)
 
 
-def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = None) -> bytes:
-    """AIGER bytes of ``nl`` (converted with :func:`lutnn.aig.to_aig` unless already an AIG)."""
+def format_aiger(
+    nl: Netlist, binary: bool = True, comments: list[str] | None = None, *, symbols: bool = True
+) -> bytes:
+    """AIGER bytes of ``nl`` (converted with :func:`lutnn.aig.to_aig` unless already an AIG).
+
+    ``symbols=False`` writes neither symbol table nor comments (ports then match by position only).
+    """
     if not is_aig(nl):
         nl = to_aig(nl)
     n_pi = nl.n_inputs
@@ -375,7 +380,8 @@ def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = 
     sym += [f"o{j} {n}" for j, n in enumerate(nl.output_bit_names())]
     text = "\n".join(s.replace("\n", "_") for s in sym) + "\n" if sym else ""
     text += "c\n" + "".join(c.replace("\n", " ") + "\n" for c in (comments or [f"written by lutnn: {nl.name}"]))
-    parts.append(text.encode())
+    if symbols:
+        parts.append(text.encode())
     return b"".join(parts)
 
 

@@ -6,9 +6,12 @@ reads mapped results back. Only combinational logic is accepted: ``.latch``, ``.
 
 Round trip: ``read_blif(write_blif(nl))`` has the same nodes, tables and outputs as ``nl``.
 The writer adds a buffer only where BLIF needs one (an output driven directly by an input or by
-a signal that another output already names), after a ``# lutnn: output aliases`` comment; the
-reader absorbs exactly the buffers after that marker again (files without the marker: output-only
-buffers that read an input or another output's signal are absorbed, which keeps the function).
+a signal that another output already names), as the last nodes, and says how many in a first line
+``# lutnn: N output aliases at the end``; the reader absorbs exactly those buffers again (files
+without the marker: output-only buffers that read an input or another output's signal are absorbed,
+which keeps the function). Every ``.names`` has at least one cover row: a constant 0 is written as
+its OFF-set (``-- 0``, or ``0`` without inputs), because Yosys reads a coverless ``.names`` with
+inputs as an undefined (x) LUT.
 """
 
 from __future__ import annotations
@@ -162,8 +165,10 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             raise FormatError(source, f"output {o} is never driven")
     # absorb writer-inserted buffers: output-only buffers reading an input or another output's signal
     po_set = set(outputs)
-    marker = _ALIAS_MARKER_RE.search(text)
+    head = _ALIAS_HEAD_RE.search(text[:4096])
+    marker = _ALIAS_MARKER_RE.search(text) if head is None else None
     marker_line = text.count("\n", 0, marker.start()) + 1 if marker else None
+    first_alias = n - int(head.group(1)) if head else None  # the last N nodes are the writer's buffers
     readers = np.bincount(fanins[fanins >= 0], minlength=n_pi + n)
     sig_name = [*inputs, *(out for _, out, _ in nodes)]
     drop: set[int] = set()
@@ -174,7 +179,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             i = s - n_pi
             src = int(fanins[i, 0])
             src_name = sig_name[src] if arity[i] == 1 and src >= 0 else None
-            if marker_line is not None:
+            if first_alias is not None:
+                absorb = i >= first_alias and arity[i] == 1 and int(tables[i, 0]) == 0b10
+            elif marker_line is not None:
                 absorb = nodes[i][2] > marker_line and arity[i] == 1 and int(tables[i, 0]) == 0b10
             else:
                 absorb = (
@@ -218,7 +225,8 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     return nl
 
 
-_ALIAS_MARKER = "# lutnn: output aliases"
+_ALIAS_HEAD_RE = re.compile(r"^# lutnn: (\d{1,9}) output aliases at the end\s*$", re.MULTILINE)
+# older lutnn files: the marker sat between the nodes and the buffers (Yosys cannot read it after a constant)
 _ALIAS_MARKER_RE = re.compile(r"^# lutnn: output aliases\s*$", re.MULTILINE)
 
 
@@ -270,15 +278,21 @@ def format_blif(nl: Netlist) -> str:
     names = _signal_names(nl)
     in_names = names[: nl.n_inputs]
     po_names = nl.output_bit_names()
-    lines = [f".model {sanitize(nl.name)}", ".inputs " + " ".join(in_names), ".outputs " + " ".join(po_names)]
+    aliases = [(names[s], po_names[p]) for p, s in enumerate(nl.output_signals.tolist()) if names[s] != po_names[p]]
+    lines = [
+        # always written, before .model: marks the file as exact lutnn output (Yosys's reader takes a
+        # comment line after a constant .names for a cover row, so no comment goes between nodes)
+        f"# lutnn: {len(aliases)} output aliases at the end",
+        f".model {sanitize(nl.name)}",
+        ".inputs " + " ".join(in_names),
+        ".outputs " + " ".join(po_names),
+    ]
     for i in range(nl.n_nodes):
         a = int(nl.arity[i])
         fan = [names[s] for s in nl.fanins[i, :a].tolist()]
         lines.append(".names " + " ".join([*fan, names[nl.n_inputs + i]]))
         t = nl.truth_table(i)
         lines.extend(_table_rows(t, a))
-    aliases = [(names[s], po_names[p]) for p, s in enumerate(nl.output_signals.tolist()) if names[s] != po_names[p]]
-    lines.append(_ALIAS_MARKER)  # always written: marks the file as exact lutnn output
     for src, po in aliases:
         lines.append(f".names {src} {po}")
         lines.append("1 1")
@@ -287,13 +301,14 @@ def format_blif(nl: Netlist) -> str:
 
 
 def _table_rows(t: int, a: int) -> list[str]:
+    """Cover rows of a node: never empty (Yosys reads a coverless ``.names`` as an undefined x LUT)."""
     if a == 0:
-        return ["1"] if t & 1 else []
+        return ["1" if t & 1 else "0"]  # "0": the OFF-set is everything, an explicit constant 0
     n = 1 << a
     ones = bin(t).count("1")
     on = ones <= n - ones
     if ones == 0:
-        return []  # constant 0 over its inputs: an empty cover
+        return ["-" * a + " 0"]  # constant 0 over its inputs: the whole space as OFF-set
     if ones == n:
         return ["-" * a + " 1"]
     rows = []
