@@ -326,9 +326,7 @@ def _encode(x: int, out: bytearray) -> None:
     out.append(x)
 
 
-def format_aiger(
-    nl: Netlist, binary: bool = True, comments: list[str] | None = None, *, symbols: bool = True
-) -> bytes:
+def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = None, *, symbols: bool = True) -> bytes:
     """AIGER bytes of ``nl`` (converted with :func:`lutnn.aig.to_aig` unless already an AIG).
 
     ``symbols=False`` writes neither symbol table nor comments (ports then match by position only).
