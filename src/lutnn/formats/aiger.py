@@ -15,6 +15,7 @@ Writing accepts any netlist: an AIG-form one is written gate for gate, anything 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,7 @@ import numpy as np
 from lutnn.aig import AND_TABLES, is_aig, to_aig
 from lutnn.errors import FormatError, LutnnError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
-from lutnn.formats.names import group_bits
+from lutnn.formats.names import check_port_names, comment_text, group_bits, require_port_names
 from lutnn.netlist import Bus, Netlist
 
 __all__ = ["aiger_comments", "format_aiger", "parse_aiger", "read_aiger", "write_aiger"]
@@ -263,6 +264,9 @@ def parse_aiger(data: bytes, source: str = "<aiger>", latches: LatchMode = "erro
     out_bit_names = [out_names.get(j, f"o[{j}]") for j in range(n_o)]
     in_buses, in_perm = group_bits(in_bit_names)
     out_buses, out_perm = group_bits(out_bit_names)
+    bad = check_port_names(in_buses, out_buses)
+    if bad:
+        raise FormatError(source, f"symbol table: {bad}; rename the symbol (or drop the symbol table)")
     in_perm = list(in_perm)
     out_perm = list(out_perm)
     if latches == "cut" and n_l:
@@ -331,6 +335,8 @@ def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = 
 
     ``symbols=False`` writes neither symbol table nor comments (ports then match by position only).
     """
+    if symbols:
+        require_port_names(nl.inputs, nl.outputs, "AIGER writer")
     if not is_aig(nl):
         nl = to_aig(nl)
     n_pi = nl.n_inputs
@@ -376,8 +382,9 @@ def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = 
         parts.append(bytes(buf))
     sym = [f"i{j} {n}" for j, n in enumerate(nl.input_bit_names())]
     sym += [f"o{j} {n}" for j, n in enumerate(nl.output_bit_names())]
-    text = "\n".join(s.replace("\n", "_") for s in sym) + "\n" if sym else ""
-    text += "c\n" + "".join(c.replace("\n", " ") + "\n" for c in (comments or [f"written by lutnn: {nl.name}"]))
+    text = "\n".join(sym) + "\n" if sym else ""
+    comments = comments or [f"written by lutnn: {comment_text(nl.name)}"]
+    text += "c\n" + "".join(re.sub(r"[\x00-\x1f\x7f]", " ", c) + "\n" for c in comments)
     if symbols:
         parts.append(text.encode())
     return b"".join(parts)

@@ -24,7 +24,7 @@ import numpy as np
 
 from lutnn.errors import FormatError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
-from lutnn.formats.names import group_bits, sanitize
+from lutnn.formats.names import check_port_names, group_bits, require_port_names, sanitize
 from lutnn.netlist import MAX_K, Netlist, table_words
 
 __all__ = ["format_blif", "parse_blif", "read_blif", "write_blif"]
@@ -197,6 +197,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     labels = [out for _, out, _ in nodes]
     in_buses, in_perm = group_bits(inputs)
     out_buses, out_perm = group_bits(outputs)
+    bad = check_port_names(in_buses, out_buses)
+    if bad:
+        raise FormatError(source, f"{bad} (lutnn port names are printable ASCII tokens)")
     # reorder primary inputs to bus order
     pi_remap = np.empty(n_pi, dtype=np.int64)
     pi_remap[np.asarray(in_perm, dtype=np.int64)] = np.arange(n_pi)
@@ -275,6 +278,7 @@ def read_blif(path: str | os.PathLike) -> Netlist:
 
 def format_blif(nl: Netlist) -> str:
     """BLIF text of ``nl``; each node's cover lists whichever of its on- or off-set is smaller."""
+    require_port_names(nl.inputs, nl.outputs, f"BLIF writer ({sanitize(nl.name)})")
     names = _signal_names(nl)
     in_names = names[: nl.n_inputs]
     po_names = nl.output_bit_names()

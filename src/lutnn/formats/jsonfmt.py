@@ -23,6 +23,7 @@ import numpy as np
 
 from lutnn.errors import FormatError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
+from lutnn.formats.names import check_port_names, has_control
 from lutnn.netlist import MAX_K, Bus, Netlist, table_words
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "from_json_dict", "read_json", "to_json_dict", "write_json"]
@@ -110,8 +111,13 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
     name = d.get("name", "top")
     if not isinstance(name, str):
         raise _err(source, "'name' must be a string")
+    if has_control(name) or len(name) > 1000:
+        raise _err(source, f"'name' {name[:60]!r} holds a control character or is too long: names are data, not code")
     inputs = _buses(d["inputs"], "inputs", source)
     outputs = _buses(d["outputs"], "outputs", source)
+    bad = check_port_names(inputs, outputs)
+    if bad:
+        raise _err(source, bad)
     nodes = d["nodes"]
     if not isinstance(nodes, list):
         raise _err(source, "'nodes' must be a list of {fanins, table} objects")
@@ -153,8 +159,10 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
         raise _err(source, "'signal_names' must be an object {signal id: name}")
     names: dict[int, str] = {}
     for s, nm in names_v.items():
-        if not s.lstrip("-").isdigit() or not isinstance(nm, str):
-            raise _err(source, f"signal_names entry {s!r}: keys must be signal ids and values strings")
+        if not s.lstrip("-").isdigit() or len(s) > 12 or not isinstance(nm, str):
+            raise _err(source, f"signal_names entry {s[:40]!r}: keys must be signal ids and values strings")
+        if has_control(nm) or len(nm) > 1000:
+            raise _err(source, f"signal_names entry {s}: name {nm[:60]!r} holds a control character or is too long")
         names[int(s)] = nm
     nl = Netlist(
         inputs=inputs,
