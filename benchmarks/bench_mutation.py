@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from lutnn.verify import check_equivalence
 from lutnn.verify.mutation import run_campaign
 
 ROOT = Path(__file__).resolve().parent
-EPFL = ROOT.parents[1] / "shared" / "circuits" / "epfl"
+EPFL = Path(os.environ.get("LUTNN_SHARED") or ROOT.parents[1] / "shared") / "circuits" / "epfl"
 
 
 def with_constants(base: Netlist, name: str) -> Netlist:

@@ -148,6 +148,13 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     n = len(nodes)
     k = max([len(f) for f, _, _ in nodes] + [1])
     tw = table_words(k)
+    need = n * (8 * tw + 8 * k)
+    if need > MAX_TABLE_BYTES:
+        raise FormatError(
+            source,
+            f"{n} nodes of up to {k} inputs need {need / 2**30:.1f} GiB of truth tables "
+            f"(limit {MAX_TABLE_BYTES >> 20} MiB); split the design or map it to smaller LUTs",
+        )
     fanins = np.full((n, k), -1, dtype=np.int64)
     arity = np.zeros(n, dtype=np.uint8)
     tables = np.zeros((n, tw), dtype=np.uint64)
@@ -157,9 +164,11 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
                 raise FormatError(source, f"signal {f} (input {j} of {out}) is never driven", no)
             fanins[i, j] = sig[f]
         arity[i] = len(fan)
-        t = _cover_to_table(cover, len(fan), source, no)
-        for w in range(tw):
-            tables[i, w] = (t >> (64 * w)) & 0xFFFFFFFFFFFFFFFF
+        if len(fan) <= 6:
+            tables[i, 0] = _cover_to_table(cover, len(fan), source, no)
+        else:
+            words = _cover_to_words(cover, len(fan), source, no)
+            tables[i, : len(words)] = words
     for o in outputs:
         if o not in sig:
             raise FormatError(source, f"output {o} is never driven")
@@ -228,6 +237,8 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     return nl
 
 
+#: truth-table memory a file may ask for (nodes x table words)
+MAX_TABLE_BYTES = 512 << 20
 _ALIAS_HEAD_RE = re.compile(r"^# lutnn: (\d{1,9}) output aliases at the end\s*$", re.MULTILINE)
 # older lutnn files: the marker sat between the nodes and the buffers (Yosys cannot read it after a constant)
 _ALIAS_MARKER_RE = re.compile(r"^# lutnn: output aliases\s*$", re.MULTILINE)
@@ -254,6 +265,44 @@ def _cover_to_table(cover: list[tuple[str, str]], k: int, source: str, line: int
             cube &= var if c == "1" else (full ^ var)
         t |= cube
     return t if on else (full ^ t)
+
+
+def _cover_to_words(cover: list[tuple[str, str]], k: int, source: str, line: int) -> np.ndarray:
+    """Truth table (``uint64`` words) of a wide cover, vectorised: near-linear in the cover size.
+
+    Cubes are grouped by their care mask; each group costs ``min(cubes * 2**dashes, 2**k)``
+    array operations (expand the cubes, or test every minterm once), so even 2**16-row covers
+    of 16-input LUTs read in well under a second.
+    """
+    n = 1 << k
+    t = np.zeros(n, dtype=bool)
+    if cover:
+        vals = {o for _, o in cover}
+        if len(vals) > 1:
+            raise FormatError(source, "a .names cover mixes 1 and 0 outputs; BLIF allows one polarity per cover", line)
+        groups: dict[int, list[int]] = {}
+        for pat, _ in cover:
+            r = pat[::-1]  # character j is input j = bit j of the minterm index
+            care = int(r.replace("0", "1").replace("-", "0"), 2)
+            groups.setdefault(care, []).append(int(r.replace("-", "0"), 2))
+        m = None
+        for care, vs in groups.items():
+            dash = [j for j in range(k) if not (care >> j) & 1]
+            v = np.asarray(vs, dtype=np.int64)
+            if len(vs) << len(dash) <= n:  # expand each cube into its minterms
+                off = np.zeros(1, dtype=np.int64)
+                for j in dash:
+                    off = np.concatenate([off, off + (1 << j)])
+                t[(v[:, None] + off[None, :]).ravel()] = True
+            else:  # test every minterm against the group's cubes once
+                if m is None:
+                    m = np.arange(n, dtype=np.int64)
+                hit = np.zeros(n, dtype=bool)
+                hit[v] = True
+                t |= hit[m & care]
+        if vals.pop() == "0":
+            t = ~t
+    return np.packbits(t, bitorder="little").view("<u8").astype(np.uint64)  # bit m of word w = minterm 64 w + m
 
 
 def _var_mask(j: int, k: int) -> int:

@@ -62,6 +62,11 @@ def check_port_names(inputs: Sequence[Bus], outputs: Sequence[Bus]) -> str | Non
             p = port_name_problem(b.name)
             if p:
                 return f"{what} bus: {p}"
+        names = [b.name for b in buses]
+        if len(set(names)) != len(names):
+            return f"{what} bus names are not unique"
+        if not any(_BIT.match(n) for n in names):
+            continue  # no bus is named like a bus bit: bit names are unique and regroup into the same buses
         bits = [n for b in buses for n in b.bit_names()]
         if len(set(bits)) != len(bits):
             return f"{what} bit names are not unique: {sorted(n for n in set(bits) if bits.count(n) > 1)[:3]}"
