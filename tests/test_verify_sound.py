@@ -138,3 +138,13 @@ def test_abc_judge_alone_finds_differences_and_aligns_ports():
     assert not r.equivalent and r.counterexample is not None
     ab = align_ports(bad, a, pin, pout)
     assert (simulate(a, r.counterexample[None]) != simulate(ab, r.counterexample[None])).any()
+
+
+@needs_yosys
+def test_constant_last_luts_synthesise():
+    """EPFL ``router`` (27 constant-0 outputs) stopped Yosys with 'Syntax error' in synth and verify."""
+    from lutnn.synth import synthesize
+
+    nl = constant_outputs(0)
+    mapped = synthesize(nl, "lut", 4, fmax=False).netlist
+    assert mapped is not None and check_equivalence(nl, mapped).equivalent

@@ -230,8 +230,8 @@ def _cross_check(a: Netlist, b: Netlist, pin, pout, v: Verdict, *, seed: int, ti
             f"finds a difference at {s.counterexample}; the answer is not EQUIVALENT (please report this)"
         )
     r = abc_cec(a, align_ports(b, a, pin, pout), timeout=timeout)
-    v.judges.append("abc-iprove")
-    if not r.equivalent:
+    v.judges.append("abc-iprove" if r.equivalent is not None else f"abc-iprove(undecided: {r.status})")
+    if r.equivalent is False:
         raise ToolError(
             f"judges disagree on {a.name} vs {b.name}: Yosys SAT proved them equivalent but ABC (miter + iprove "
             "on lutnn's AIGER) finds a difference; the answer is not EQUIVALENT (please report this)"
