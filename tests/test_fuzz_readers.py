@@ -110,7 +110,7 @@ def mutate(data: bytes | str, r: random.Random, n_ops: int) -> bytes | str:
         b"0", b"1", b"-", b" ", b"\n", b"#", b"\\", b"[", b"]", b"99999999999999999999", b"4294967296",
         b"-1", b"\x00", b"\xff", b"\x80", "\u00b2".encode(), b".names", b".end", b".model", b".inputs",
         b"c\n", b"i0 ", b"o0 ", b"aig ", b"aag ", b'"', b"{", b"}", b"[[[[", b"1e400", b"null", b"true",
-        b'"width": 1000000000000', b'"k": 16', b"\r\n", b"\t",
+        b'"width": 1000000000000', b'"k": 16', b"\r\n", b"\t", b"\x1c", "\u2028".encode(), "\x85".encode(),
     ]  # fmt: skip
     for _ in range(n_ops):
         op = r.random()

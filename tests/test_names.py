@@ -138,3 +138,12 @@ def test_verilog_reader_reads_no_other_files(tmp_path):
     from lutnn.sim import simulate
 
     assert simulate(nl, np.array([[0], [1]], np.uint8))[:, 0].tolist() == [0, 1]
+
+
+def test_blif_refuses_control_characters():
+    """Python's splitlines() breaks at \\x1c and \\u2028, Yosys does not: one file, two netlists."""
+    from lutnn.formats.blif import parse_blif
+
+    for c in ["\x1c", "\u2028", "\x00", "\x85"]:
+        with pytest.raises(FormatError, match="control character"):
+            parse_blif(f".model m\n.inputs a\n.outputs y\n.names a y{c}1 1\n.end\n")

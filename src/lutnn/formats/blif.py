@@ -50,6 +50,12 @@ def _logical_lines(text: str):
 
 def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     """Parse BLIF text (the first ``.model``) into a netlist."""
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise FormatError(
+            source, f"control character {bad.group()!r} in the file: names are data, BLIF is printable text", line
+        )
     inputs: list[str] = []
     outputs: list[str] = []
     nodes: list[tuple[list[str], str, int]] = []  # (fanin names, output name, line)
@@ -239,6 +245,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
 
 #: truth-table memory a file may ask for (nodes x table words)
 MAX_TABLE_BYTES = 512 << 20
+# control characters other than tab / CR / LF (Python's splitlines() also breaks lines at some of them,
+# Yosys does not: one file must not read as two different netlists)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _ALIAS_HEAD_RE = re.compile(r"^# lutnn: (\d{1,9}) output aliases at the end\s*$", re.MULTILINE)
 # older lutnn files: the marker sat between the nodes and the buffers (Yosys cannot read it after a constant)
 _ALIAS_MARKER_RE = re.compile(r"^# lutnn: output aliases\s*$", re.MULTILINE)
