@@ -147,3 +147,10 @@ def test_blif_refuses_control_characters():
     for c in ["\x1c", "\u2028", "\x00", "\x85"]:
         with pytest.raises(FormatError, match="control character"):
             parse_blif(f".model m\n.inputs a\n.outputs y\n.names a y{c}1 1\n.end\n")
+
+
+def test_input_and_output_bits_may_not_share_a_name():
+    """Found by fuzzing: input bus x (x[1] is a bit) and a 1-bit output bus named x[1] broke the BLIF round trip."""
+    data = b"aag 3 3 0 2 0\n2\n4\n6\n2\n6\ni0 x[0]\ni1 x[1]\ni2 x[2]\no0 y[0]\no1 x[1]\n"
+    with pytest.raises(FormatError, match="both an input and an output"):
+        parse_aiger(data)

@@ -72,7 +72,9 @@ def _err(source: str, msg: str) -> FormatError:
 
 def _int(v: Any, where: str, source: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise _err(source, f"{where} must be an integer, got {v!r}")
+        raise _err(source, f"{where} must be an integer, got {str(v)[:40]!r}")
+    if not -(2**62) < v < 2**62:
+        raise _err(source, f"{where} = {str(v)[:30]} is out of range")
     return v
 
 
@@ -140,6 +142,8 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
     k = _int(d.get("k", max(max_a, 1)), "k", source)
     if k > MAX_K or max_a > MAX_K:
         raise _err(source, f"k={max(k, max_a)} exceeds the maximum LUT size {MAX_K}")
+    if k < 1:
+        raise _err(source, f"k={k} must be at least 1")
     if max_a > k:
         raise _err(source, f"nodes[{arities.index(max_a)}] has {max_a} fan-ins but k={k}")
     n = len(nodes)

@@ -57,6 +57,13 @@ def port_name_problem(name: object) -> str | None:
 
 def check_port_names(inputs: Sequence[Bus], outputs: Sequence[Bus]) -> str | None:
     """The first problem with a netlist's port names: a bad name, or bit names that would not regroup into the same buses."""
+    every = [*inputs, *outputs]
+    if any(_BIT.match(b.name) for b in every):
+        # BLIF and AIGER name bits, not buses: an input bit and an output bit must not share a name
+        bits_all = [n for b in every for n in b.bit_names()]
+        if len(set(bits_all)) != len(bits_all):
+            dup = sorted(n for n in set(bits_all) if bits_all.count(n) > 1)[:3]
+            return f"bit names {dup} name both an input and an output bit (or two bits); rename one"
     for what, buses in (("input", inputs), ("output", outputs)):
         for b in buses:
             p = port_name_problem(b.name)
