@@ -245,6 +245,9 @@ def test_fuzz_campaign():
         signal.signal(signal.SIGALRM, old)
     total = {k: sum(s[k] for s in stats.values()) for k in ("cases", "read_ok", "clean_errors", "crashes", "hangs")}
     total["seconds"] = round(time.perf_counter() - t0, 1)
-    out = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "fuzz.json"
-    out.write_text(json.dumps({"total": total, "formats": stats}, indent=2) + "\n")
+    out = Path(
+        os.environ.get("LUTNN_FUZZ_OUT") or Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "fuzz.json"
+    )
+    seed = int(os.environ.get("LUTNN_FUZZ_SEED", "0"))
+    out.write_text(json.dumps({"seed": seed, "total": total, "formats": stats}, indent=2) + "\n")
     assert total["crashes"] == 0 and total["hangs"] == 0, json.dumps(stats, indent=1)[:3000]
