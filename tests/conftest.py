@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# ../shared beside the checkout; LUTNN_SHARED points elsewhere (e.g. from a git worktree)
+SHARED = Path(os.environ.get("LUTNN_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

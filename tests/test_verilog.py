@@ -117,11 +117,14 @@ def test_odd_bus_names_are_escaped(tmp_path):
     b = NetlistBuilder("module", k=2)  # a keyword as module name
     i = b.add_input("input", 2)
     j = b.add_input("x-y", 1)
-    b.add_output("out put", [b.add_lut([i[0], j[0]], TABLE_AND2), b.xor(i[1], j[0])])
+    b.add_output("out.put", [b.add_lut([i[0], j[0]], TABLE_AND2), b.xor(i[1], j[0])])
     nl = b.build()
     p = write_verilog(nl, tmp_path / "odd.v")
-    assert "\\input " in p.read_text()
+    assert "\\input " in p.read_text() and "\\out.put " in p.read_text()
     assert check_simulation(nl, p, n_random=20).ok
+    nl.outputs[0] = type(nl.outputs[0])("out put", 2)  # a space cannot be in any Verilog identifier: refused
+    with pytest.raises(LutnnError, match="contains ' '"):
+        format_verilog(nl)
 
 
 def test_format_is_linear_and_complete():

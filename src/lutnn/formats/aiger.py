@@ -15,6 +15,7 @@ Writing accepts any netlist: an AIG-form one is written gate for gate, anything 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,7 @@ import numpy as np
 from lutnn.aig import AND_TABLES, is_aig, to_aig
 from lutnn.errors import FormatError, LutnnError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
-from lutnn.formats.names import group_bits
+from lutnn.formats.names import check_port_names, comment_text, group_bits, require_port_names
 from lutnn.netlist import Bus, Netlist
 
 __all__ = ["aiger_comments", "format_aiger", "parse_aiger", "read_aiger", "write_aiger"]
@@ -57,16 +58,24 @@ class _Lines:
     def ints(self, what: str, n_min: int, n_max: int) -> list[int]:
         text = self.next(what)
         toks = text.split()
-        if not n_min <= len(toks) <= n_max or not all(t.isdigit() for t in toks):
+        if not n_min <= len(toks) <= n_max or not all(_UINT.match(t) for t in toks):
             want = f"{n_min}" if n_min == n_max else f"{n_min}..{n_max}"
             raise FormatError(self.source, f"expected {want} unsigned integers for {what}, got {text!r}", self.line)
         return [int(t) for t in toks]
 
 
+#: an unsigned decimal in ASCII digits (``str.isdigit`` also takes '²' and other Unicode digits)
+_UINT = re.compile(r"^[0-9]{1,19}$")
+#: the most outputs or AND gates an AIGER file may declare (each; the file size bounds them too)
+MAX_AIGER_ITEMS = 1 << 26
+#: the most inputs or latches (binary AIGER stores inputs implicitly: no file bytes bound them)
+MAX_AIGER_INPUTS = 1 << 20
+
+
 def _varint(data: bytes, pos: int, source: str) -> tuple[int, int]:
+    """One delta of the binary AND section: at most 5 bytes (32 bits), so reading stays linear."""
     x = 0
-    shift = 0
-    while True:
+    for shift in range(0, 35, 7):
         if pos >= len(data):
             raise FormatError(source, f"binary AND section truncated at byte {pos}; the file is incomplete")
         b = data[pos]
@@ -74,7 +83,28 @@ def _varint(data: bytes, pos: int, source: str) -> tuple[int, int]:
         x |= (b & 0x7F) << shift
         if not b & 0x80:
             return x, pos
-        shift += 7
+    raise FormatError(source, f"binary AND delta at byte {pos - 5} is longer than 5 bytes (over 32 bits): corrupt file")
+
+
+def _check_sizes(source: str, size: int, binary: bool, m: int, n_i: int, n_l: int, n_o: int, n_a: int) -> None:
+    """Refuse headers that declare more than the file can hold or than lutnn will allocate."""
+    for what, v, lim in (
+        ("inputs", n_i, MAX_AIGER_INPUTS),
+        ("latches", n_l, MAX_AIGER_INPUTS),
+        ("outputs", n_o, MAX_AIGER_ITEMS),
+        ("AND gates", n_a, MAX_AIGER_ITEMS),
+    ):
+        if v > lim:
+            raise FormatError(source, f"the header declares {v} {what}; lutnn reads at most {lim}", 1)
+    if m > 4 * MAX_AIGER_ITEMS:
+        raise FormatError(source, f"header M={m} is larger than lutnn reads ({4 * MAX_AIGER_ITEMS})", 1)
+    # every output and latch is a line of at least 2 bytes, every AND gate 2 bytes (binary) or 6 (ASCII),
+    # every ASCII input line 2 bytes: a header that needs more bytes than the file has is corrupt
+    need = 2 * (n_o + n_l) + (2 * n_a if binary else 6 * n_a + 2 * n_i)
+    if need > size:
+        raise FormatError(
+            source, f"the header declares more entries than the file can hold ({size} bytes; at least {need} needed)", 1
+        )
 
 
 def parse_aiger(data: bytes, source: str = "<aiger>", latches: LatchMode = "error") -> Netlist:
@@ -87,9 +117,10 @@ def parse_aiger(data: bytes, source: str = "<aiger>", latches: LatchMode = "erro
         raise FormatError(source, "not an AIGER file: the header must start with 'aag' or 'aig'", 1)
     binary = head[0] == "aig"
     nums = head[1:]
-    if len(nums) < 5 or len(nums) > 9 or not all(t.isdigit() for t in nums):
-        raise FormatError(source, f"bad header {' '.join(head)!r}: expected '{head[0]} M I L O A [B C J F]'", 1)
+    if len(nums) < 5 or len(nums) > 9 or not all(_UINT.match(t) for t in nums):
+        raise FormatError(source, f"bad header {' '.join(head)[:80]!r}: expected '{head[0]} M I L O A [B C J F]'", 1)
     m_max, n_i, n_l, n_o, n_a, *extra = (int(t) for t in nums)
+    _check_sizes(source, len(data), binary, m_max, n_i, n_l, n_o, n_a)
     if any(extra):
         names = ["B (bad states)", "C (invariant constraints)", "J (justice)", "F (fairness)"]
         bad = [f"{names[i]}={v}" for i, v in enumerate(extra) if v]
@@ -173,7 +204,7 @@ def parse_aiger(data: bytes, source: str = "<aiger>", latches: LatchMode = "erro
         if not text:
             continue
         kind, _, rest = text.partition(" ")
-        if kind[:1] in "ilobcjf" and kind[1:].isdigit() and rest:
+        if kind[:1] in "ilobcjf" and _UINT.match(kind[1:]) and rest:
             idx = int(kind[1:])
             limit = {"i": n_i, "l": n_l, "o": n_o}.get(kind[0])
             if limit is not None and idx >= limit:
@@ -263,6 +294,9 @@ def parse_aiger(data: bytes, source: str = "<aiger>", latches: LatchMode = "erro
     out_bit_names = [out_names.get(j, f"o[{j}]") for j in range(n_o)]
     in_buses, in_perm = group_bits(in_bit_names)
     out_buses, out_perm = group_bits(out_bit_names)
+    bad = check_port_names(in_buses, out_buses)
+    if bad:
+        raise FormatError(source, f"symbol table: {bad}; rename the symbol (or drop the symbol table)")
     in_perm = list(in_perm)
     out_perm = list(out_perm)
     if latches == "cut" and n_l:
@@ -326,8 +360,13 @@ def _encode(x: int, out: bytearray) -> None:
     out.append(x)
 
 
-def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = None) -> bytes:
-    """AIGER bytes of ``nl`` (converted with :func:`lutnn.aig.to_aig` unless already an AIG)."""
+def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = None, *, symbols: bool = True) -> bytes:
+    """AIGER bytes of ``nl`` (converted with :func:`lutnn.aig.to_aig` unless already an AIG).
+
+    ``symbols=False`` writes neither symbol table nor comments (ports then match by position only).
+    """
+    if symbols:
+        require_port_names(nl.inputs, nl.outputs, "AIGER writer")
     if not is_aig(nl):
         nl = to_aig(nl)
     n_pi = nl.n_inputs
@@ -373,9 +412,11 @@ def format_aiger(nl: Netlist, binary: bool = True, comments: list[str] | None = 
         parts.append(bytes(buf))
     sym = [f"i{j} {n}" for j, n in enumerate(nl.input_bit_names())]
     sym += [f"o{j} {n}" for j, n in enumerate(nl.output_bit_names())]
-    text = "\n".join(s.replace("\n", "_") for s in sym) + "\n" if sym else ""
-    text += "c\n" + "".join(c.replace("\n", " ") + "\n" for c in (comments or [f"written by lutnn: {nl.name}"]))
-    parts.append(text.encode())
+    text = "\n".join(sym) + "\n" if sym else ""
+    comments = comments or [f"written by lutnn: {comment_text(nl.name)}"]
+    text += "c\n" + "".join(re.sub(r"[\x00-\x1f\x7f]", " ", c) + "\n" for c in comments)
+    if symbols:
+        parts.append(text.encode())
     return b"".join(parts)
 
 

@@ -6,9 +6,12 @@ reads mapped results back. Only combinational logic is accepted: ``.latch``, ``.
 
 Round trip: ``read_blif(write_blif(nl))`` has the same nodes, tables and outputs as ``nl``.
 The writer adds a buffer only where BLIF needs one (an output driven directly by an input or by
-a signal that another output already names), after a ``# lutnn: output aliases`` comment; the
-reader absorbs exactly the buffers after that marker again (files without the marker: output-only
-buffers that read an input or another output's signal are absorbed, which keeps the function).
+a signal that another output already names), as the last nodes, and says how many in a first line
+``# lutnn: N output aliases at the end``; the reader absorbs exactly those buffers again (files
+without the marker: output-only buffers that read an input or another output's signal are absorbed,
+which keeps the function). Every ``.names`` has at least one cover row: a constant 0 is written as
+its OFF-set (``-- 0``, or ``0`` without inputs), because Yosys reads a coverless ``.names`` with
+inputs as an undefined (x) LUT.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 
 from lutnn.errors import FormatError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
-from lutnn.formats.names import group_bits, sanitize
+from lutnn.formats.names import check_port_names, group_bits, require_port_names, sanitize
 from lutnn.netlist import MAX_K, Netlist, table_words
 
 __all__ = ["format_blif", "parse_blif", "read_blif", "write_blif"]
@@ -47,6 +50,12 @@ def _logical_lines(text: str):
 
 def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     """Parse BLIF text (the first ``.model``) into a netlist."""
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise FormatError(
+            source, f"control character {bad.group()!r} in the file: names are data, BLIF is printable text", line
+        )
     inputs: list[str] = []
     outputs: list[str] = []
     nodes: list[tuple[list[str], str, int]] = []  # (fanin names, output name, line)
@@ -145,6 +154,13 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     n = len(nodes)
     k = max([len(f) for f, _, _ in nodes] + [1])
     tw = table_words(k)
+    need = n * (8 * tw + 8 * k)
+    if need > MAX_TABLE_BYTES:
+        raise FormatError(
+            source,
+            f"{n} nodes of up to {k} inputs need {need / 2**30:.1f} GiB of truth tables "
+            f"(limit {MAX_TABLE_BYTES >> 20} MiB); split the design or map it to smaller LUTs",
+        )
     fanins = np.full((n, k), -1, dtype=np.int64)
     arity = np.zeros(n, dtype=np.uint8)
     tables = np.zeros((n, tw), dtype=np.uint64)
@@ -154,16 +170,20 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
                 raise FormatError(source, f"signal {f} (input {j} of {out}) is never driven", no)
             fanins[i, j] = sig[f]
         arity[i] = len(fan)
-        t = _cover_to_table(cover, len(fan), source, no)
-        for w in range(tw):
-            tables[i, w] = (t >> (64 * w)) & 0xFFFFFFFFFFFFFFFF
+        if len(fan) <= 6:
+            tables[i, 0] = _cover_to_table(cover, len(fan), source, no)
+        else:
+            words = _cover_to_words(cover, len(fan), source, no)
+            tables[i, : len(words)] = words
     for o in outputs:
         if o not in sig:
             raise FormatError(source, f"output {o} is never driven")
     # absorb writer-inserted buffers: output-only buffers reading an input or another output's signal
     po_set = set(outputs)
-    marker = _ALIAS_MARKER_RE.search(text)
+    head = _ALIAS_HEAD_RE.search(text[:4096])
+    marker = _ALIAS_MARKER_RE.search(text) if head is None else None
     marker_line = text.count("\n", 0, marker.start()) + 1 if marker else None
+    first_alias = n - int(head.group(1)) if head else None  # the last N nodes are the writer's buffers
     readers = np.bincount(fanins[fanins >= 0], minlength=n_pi + n)
     sig_name = [*inputs, *(out for _, out, _ in nodes)]
     drop: set[int] = set()
@@ -174,7 +194,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
             i = s - n_pi
             src = int(fanins[i, 0])
             src_name = sig_name[src] if arity[i] == 1 and src >= 0 else None
-            if marker_line is not None:
+            if first_alias is not None:
+                absorb = i >= first_alias and arity[i] == 1 and int(tables[i, 0]) == 0b10
+            elif marker_line is not None:
                 absorb = nodes[i][2] > marker_line and arity[i] == 1 and int(tables[i, 0]) == 0b10
             else:
                 absorb = (
@@ -190,6 +212,9 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     labels = [out for _, out, _ in nodes]
     in_buses, in_perm = group_bits(inputs)
     out_buses, out_perm = group_bits(outputs)
+    bad = check_port_names(in_buses, out_buses)
+    if bad:
+        raise FormatError(source, f"{bad} (lutnn port names are printable ASCII tokens)")
     # reorder primary inputs to bus order
     pi_remap = np.empty(n_pi, dtype=np.int64)
     pi_remap[np.asarray(in_perm, dtype=np.int64)] = np.arange(n_pi)
@@ -218,7 +243,13 @@ def parse_blif(text: str, source: str = "<blif>") -> Netlist:
     return nl
 
 
-_ALIAS_MARKER = "# lutnn: output aliases"
+#: truth-table memory a file may ask for (nodes x table words)
+MAX_TABLE_BYTES = 512 << 20
+# control characters other than tab / CR / LF (Python's splitlines() also breaks lines at some of them,
+# Yosys does not: one file must not read as two different netlists)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_ALIAS_HEAD_RE = re.compile(r"^# lutnn: (\d{1,9}) output aliases at the end\s*$", re.MULTILINE)
+# older lutnn files: the marker sat between the nodes and the buffers (Yosys cannot read it after a constant)
 _ALIAS_MARKER_RE = re.compile(r"^# lutnn: output aliases\s*$", re.MULTILINE)
 
 
@@ -245,6 +276,44 @@ def _cover_to_table(cover: list[tuple[str, str]], k: int, source: str, line: int
     return t if on else (full ^ t)
 
 
+def _cover_to_words(cover: list[tuple[str, str]], k: int, source: str, line: int) -> np.ndarray:
+    """Truth table (``uint64`` words) of a wide cover, vectorised: near-linear in the cover size.
+
+    Cubes are grouped by their care mask; each group costs ``min(cubes * 2**dashes, 2**k)``
+    array operations (expand the cubes, or test every minterm once), so even 2**16-row covers
+    of 16-input LUTs read in well under a second.
+    """
+    n = 1 << k
+    t = np.zeros(n, dtype=bool)
+    if cover:
+        vals = {o for _, o in cover}
+        if len(vals) > 1:
+            raise FormatError(source, "a .names cover mixes 1 and 0 outputs; BLIF allows one polarity per cover", line)
+        groups: dict[int, list[int]] = {}
+        for pat, _ in cover:
+            r = pat[::-1]  # character j is input j = bit j of the minterm index
+            care = int(r.replace("0", "1").replace("-", "0"), 2)
+            groups.setdefault(care, []).append(int(r.replace("-", "0"), 2))
+        m = None
+        for care, vs in groups.items():
+            dash = [j for j in range(k) if not (care >> j) & 1]
+            v = np.asarray(vs, dtype=np.int64)
+            if len(vs) << len(dash) <= n:  # expand each cube into its minterms
+                off = np.zeros(1, dtype=np.int64)
+                for j in dash:
+                    off = np.concatenate([off, off + (1 << j)])
+                t[(v[:, None] + off[None, :]).ravel()] = True
+            else:  # test every minterm against the group's cubes once
+                if m is None:
+                    m = np.arange(n, dtype=np.int64)
+                hit = np.zeros(n, dtype=bool)
+                hit[v] = True
+                t |= hit[m & care]
+        if vals.pop() == "0":
+            t = ~t
+    return np.packbits(t, bitorder="little").view("<u8").astype(np.uint64)  # bit m of word w = minterm 64 w + m
+
+
 def _var_mask(j: int, k: int) -> int:
     """Truth table of the projection onto input j (bit m set iff bit j of m is 1)."""
     block = ((1 << (1 << j)) - 1) << (1 << j)  # 2^j zeros then 2^j ones
@@ -267,18 +336,25 @@ def read_blif(path: str | os.PathLike) -> Netlist:
 
 def format_blif(nl: Netlist) -> str:
     """BLIF text of ``nl``; each node's cover lists whichever of its on- or off-set is smaller."""
+    require_port_names(nl.inputs, nl.outputs, f"BLIF writer ({sanitize(nl.name)})")
     names = _signal_names(nl)
     in_names = names[: nl.n_inputs]
     po_names = nl.output_bit_names()
-    lines = [f".model {sanitize(nl.name)}", ".inputs " + " ".join(in_names), ".outputs " + " ".join(po_names)]
+    aliases = [(names[s], po_names[p]) for p, s in enumerate(nl.output_signals.tolist()) if names[s] != po_names[p]]
+    lines = [
+        # always written, before .model: marks the file as exact lutnn output (Yosys's reader takes a
+        # comment line after a constant .names for a cover row, so no comment goes between nodes)
+        f"# lutnn: {len(aliases)} output aliases at the end",
+        f".model {sanitize(nl.name)}",
+        ".inputs " + " ".join(in_names),
+        ".outputs " + " ".join(po_names),
+    ]
     for i in range(nl.n_nodes):
         a = int(nl.arity[i])
         fan = [names[s] for s in nl.fanins[i, :a].tolist()]
         lines.append(".names " + " ".join([*fan, names[nl.n_inputs + i]]))
         t = nl.truth_table(i)
         lines.extend(_table_rows(t, a))
-    aliases = [(names[s], po_names[p]) for p, s in enumerate(nl.output_signals.tolist()) if names[s] != po_names[p]]
-    lines.append(_ALIAS_MARKER)  # always written: marks the file as exact lutnn output
     for src, po in aliases:
         lines.append(f".names {src} {po}")
         lines.append("1 1")
@@ -287,13 +363,14 @@ def format_blif(nl: Netlist) -> str:
 
 
 def _table_rows(t: int, a: int) -> list[str]:
+    """Cover rows of a node: never empty (Yosys reads a coverless ``.names`` as an undefined x LUT)."""
     if a == 0:
-        return ["1"] if t & 1 else []
+        return ["1" if t & 1 else "0"]  # "0": the OFF-set is everything, an explicit constant 0
     n = 1 << a
     ones = bin(t).count("1")
     on = ones <= n - ones
     if ones == 0:
-        return []  # constant 0 over its inputs: an empty cover
+        return ["-" * a + " 0"]  # constant 0 over its inputs: the whole space as OFF-set
     if ones == n:
         return ["-" * a + " 1"]
     rows = []

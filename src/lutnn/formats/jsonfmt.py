@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,19 @@ import numpy as np
 
 from lutnn.errors import FormatError, NetlistError
 from lutnn.fileio import atomic_write, check_readable
+from lutnn.formats.names import check_port_names, has_control
 from lutnn.netlist import MAX_K, Bus, Netlist, table_words
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "from_json_dict", "read_json", "to_json_dict", "write_json"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "from_json_dict", "parse_json", "read_json", "to_json_dict", "write_json"]
 
 FORMAT_NAME = "lutnn-netlist"
 FORMAT_VERSION = 1
+#: largest JSON netlist file lutnn reads
+MAX_JSON_BYTES = 512 << 20
+#: most bits a JSON netlist may declare per direction
+MAX_JSON_BITS = 1 << 24
+#: truth-table memory a file may ask for (nodes x table words)
+MAX_TABLE_BYTES = 512 << 20
 
 
 def to_json_dict(nl: Netlist) -> dict[str, Any]:
@@ -64,7 +72,9 @@ def _err(source: str, msg: str) -> FormatError:
 
 def _int(v: Any, where: str, source: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise _err(source, f"{where} must be an integer, got {v!r}")
+        raise _err(source, f"{where} must be an integer, got {str(v)[:40]!r}")
+    if not -(2**62) < v < 2**62:
+        raise _err(source, f"{where} = {str(v)[:30]} is out of range")
     return v
 
 
@@ -76,8 +86,8 @@ def _buses(v: Any, key: str, source: str) -> list[Bus]:
         if not isinstance(b, dict) or set(b) != {"name", "width"} or not isinstance(b["name"], str):
             raise _err(source, f"{key}[{i}] must be an object with a string 'name' and an integer 'width'")
         w = _int(b["width"], f"{key}[{i}].width", source)
-        if w < 1:
-            raise _err(source, f"{key}[{i}].width must be at least 1, got {w}")
+        if not 1 <= w <= MAX_JSON_BITS:
+            raise _err(source, f"{key}[{i}].width must be at least 1 and at most {MAX_JSON_BITS}, got {w}")
         out.append(Bus(b["name"], w))
     return out
 
@@ -110,8 +120,16 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
     name = d.get("name", "top")
     if not isinstance(name, str):
         raise _err(source, "'name' must be a string")
+    if has_control(name) or len(name) > 1000:
+        raise _err(source, f"'name' {name[:60]!r} holds a control character or is too long: names are data, not code")
     inputs = _buses(d["inputs"], "inputs", source)
     outputs = _buses(d["outputs"], "outputs", source)
+    for key, buses in (("inputs", inputs), ("outputs", outputs)):
+        if sum(b.width for b in buses) > MAX_JSON_BITS:
+            raise _err(source, f"'{key}' declare more than {MAX_JSON_BITS} bits in all")
+    bad = check_port_names(inputs, outputs)
+    if bad:
+        raise _err(source, bad)
     nodes = d["nodes"]
     if not isinstance(nodes, list):
         raise _err(source, "'nodes' must be a list of {fanins, table} objects")
@@ -124,18 +142,33 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
     k = _int(d.get("k", max(max_a, 1)), "k", source)
     if k > MAX_K or max_a > MAX_K:
         raise _err(source, f"k={max(k, max_a)} exceeds the maximum LUT size {MAX_K}")
+    if k < 1:
+        raise _err(source, f"k={k} must be at least 1")
     if max_a > k:
         raise _err(source, f"nodes[{arities.index(max_a)}] has {max_a} fan-ins but k={k}")
     n = len(nodes)
     tw = table_words(k)
+    if n * 8 * (tw + k) > MAX_TABLE_BYTES:
+        raise _err(
+            source, f"{n} nodes with k={k} need more than {MAX_TABLE_BYTES >> 20} MiB of tables; use a smaller 'k'"
+        )
+    n_sig = sum(b.width for b in inputs) + n
     fanins = np.full((n, k), -1, np.int64)
     tables = np.zeros((n, tw), np.uint64)
     for i, nd in enumerate(nodes):
         for j, s in enumerate(nd["fanins"]):
-            fanins[i, j] = _int(s, f"nodes[{i}].fanins[{j}]", source)
+            v = _int(s, f"nodes[{i}].fanins[{j}]", source)
+            if not 0 <= v < n_sig:
+                raise _err(source, f"nodes[{i}].fanins[{j}] = {v} is not a signal id (0..{n_sig - 1})")
+            fanins[i, j] = v
         t_s = nd["table"]
         if not isinstance(t_s, str):
-            raise _err(source, f"nodes[{i}].table must be a hex string, got {t_s!r}")
+            raise _err(source, f"nodes[{i}].table must be a hex string, got {str(t_s)[:40]!r}")
+        if len(t_s) > max(1, (1 << arities[i]) // 4) + 2:
+            raise _err(
+                source,
+                f"nodes[{i}].table has {len(t_s)} digits; {arities[i]} fan-ins need at most {max(1, (1 << arities[i]) // 4)}",
+            )
         try:
             t = int(t_s, 16)
         except ValueError:
@@ -148,13 +181,21 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
     if not isinstance(outs_v, list):
         raise _err(source, "'output_signals' must be a list of signal ids")
     outs = np.asarray([_int(s, f"output_signals[{i}]", source) for i, s in enumerate(outs_v)], np.int64)
+    if len(outs) and (outs.min() < 0 or outs.max() >= n_sig):
+        bad_o = int(outs[(outs < 0) | (outs >= n_sig)][0])
+        j = int(np.flatnonzero((outs < 0) | (outs >= n_sig))[0])
+        names_o = [n for b in outputs for n in b.bit_names()]
+        who = f"output bit {names_o[j]} is undriven: " if j < len(names_o) else ""
+        raise _err(source, f"{who}output_signals holds {bad_o}, which is not a signal id (0..{n_sig - 1})")
     names_v = d.get("signal_names", {})
     if not isinstance(names_v, dict):
         raise _err(source, "'signal_names' must be an object {signal id: name}")
     names: dict[int, str] = {}
     for s, nm in names_v.items():
-        if not s.lstrip("-").isdigit() or not isinstance(nm, str):
-            raise _err(source, f"signal_names entry {s!r}: keys must be signal ids and values strings")
+        if not re.fullmatch(r"-?[0-9]{1,12}", s) or not isinstance(nm, str):
+            raise _err(source, f"signal_names entry {s[:40]!r}: keys must be signal ids and values strings")
+        if has_control(nm) or len(nm) > 1000:
+            raise _err(source, f"signal_names entry {s}: name {nm[:60]!r} holds a control character or is too long")
         names[int(s)] = nm
     nl = Netlist(
         inputs=inputs,
@@ -179,13 +220,27 @@ def from_json_dict(d: Any, source: str = "<json>") -> Netlist:
 def read_json(path: str | os.PathLike) -> Netlist:
     """Read a ``lutnn-netlist`` JSON file (errors name the file and the field or line)."""
     p = check_readable(path, "JSON netlist")
+    if p.stat().st_size > MAX_JSON_BYTES:
+        raise FormatError(
+            p, f"the file is larger than {MAX_JSON_BYTES >> 20} MiB; lutnn reads JSON netlists up to that size"
+        )
     try:
-        d = json.loads(p.read_text())
+        return parse_json(p.read_text(), source=str(p))
     except UnicodeDecodeError:
         raise FormatError(p, "not a text file; a JSON netlist is UTF-8 text") from None
+
+
+def parse_json(text: str, source: str = "<json>") -> Netlist:
+    """Netlist from JSON text; syntax, nesting, schema and invariant errors are :class:`FormatError`."""
+    try:
+        d = json.loads(text)
     except json.JSONDecodeError as e:
-        raise FormatError(p, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
-    return from_json_dict(d, source=str(p))
+        raise FormatError(source, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    except RecursionError:
+        raise FormatError(source, "JSON nested too deeply (a netlist needs 4 levels)") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise FormatError(source, f"invalid JSON: {str(e)[:80]}") from None
+    return from_json_dict(d, source=source)
 
 
 def write_json(nl: Netlist, path: str | os.PathLike, indent: int | None = None) -> Path:

