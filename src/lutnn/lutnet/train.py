@@ -371,7 +371,7 @@ def _read_checkpoint(p: Path, device: Any) -> dict:
     try:
         ck = torch.load(p, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" not in str(e).lower():
+        if "GLOBAL" not in str(e):  # corrupt, or an opcode the safe unpickler lacks
             raise LutnnError(
                 f"{p}: not a lutnn checkpoint (corrupt pickle); give a checkpoint.pt written by lutnn train"
             ) from None
