@@ -36,7 +36,16 @@ import numpy as np
 
 from lutnn.errors import LutnnError
 
-__all__ = ["DATASETS", "JSC_FEATURES", "JSC_TARGETS", "Dataset", "find_mnist", "load_dataset", "synthetic_jsc"]
+__all__ = [
+    "DATASETS",
+    "JSC_FEATURES",
+    "JSC_TARGETS",
+    "Dataset",
+    "find_mnist",
+    "load_dataset",
+    "read_arrays",
+    "synthetic_jsc",
+]
 
 MAX_TABLE_CHARS = 256 << 20  # CSV text read at most (characters); bounds .gz bombs
 MAX_TABLE_CELLS = 20_000_000  # CSV cells parsed at most (~1 GiB of Python strings)
@@ -203,9 +212,13 @@ def load_digits() -> Dataset:
 def _read_idx(path: Path) -> np.ndarray:
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise LutnnError(f"{path}: cannot read MNIST file ({e}); re-download it") from None
+            data = fh.read(MAX_TABLE_CHARS + 1)  # MNIST's largest file is 47 MB; bounds a .gz bomb
+    except (OSError, EOFError, zlib.error) as e:
+        raise LutnnError(
+            f"{path}: cannot read MNIST file ({type(e).__name__}: {str(e)[:80]}); re-download it"
+        ) from None
+    if len(data) > MAX_TABLE_CHARS:
+        raise LutnnError(f"{path}: more than {MAX_TABLE_CHARS >> 20} MiB; not an MNIST file (re-download it)")
     if len(data) < 8 or data[0] != 0 or data[1] != 0 or data[2] != 8:
         raise LutnnError(f"{path}: not an IDX file of unsigned bytes; give the original MNIST .gz files")
     nd = data[3]
@@ -556,6 +569,46 @@ def _check_npz(p: Path) -> None:
         ) from None
     except Exception as e:  # numpy's header parser and zlib raise many types on damaged members
         raise LutnnError(f"{p}: damaged .npz member ({type(e).__name__}); save it again with numpy.savez") from None
+
+
+def read_arrays(path: str | os.PathLike, what: str = "array file") -> np.ndarray | dict[str, np.ndarray]:
+    """A ``.npy`` array or the arrays of an ``.npz``, size-checked before reading (no pickles, no bombs)."""
+    from lutnn.fileio import check_readable
+
+    p = check_readable(path, what)
+    with open(p, "rb") as fh:
+        if fh.read(6) == b"\x93NUMPY":
+            fh.seek(0)
+            fmt = np.lib.format
+            try:
+                version = fmt.read_magic(fh)
+                read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                shape, _, dtype = read(fh, max_header_size=10_000)
+            except Exception as e:  # numpy's header parser raises many types on damaged files
+                raise LutnnError(
+                    f"{p}: damaged .npy header ({type(e).__name__}); save it again with numpy.save"
+                ) from None
+            need, have = math.prod(int(d) for d in shape) * dtype.itemsize, p.stat().st_size - fh.tell()
+            if dtype.hasobject:
+                raise LutnnError(f"{p}: the array holds Python objects; save numbers with numpy.save")
+            if need > have:
+                raise LutnnError(
+                    f"{p}: header claims shape {tuple(shape)} ({need:,} bytes) but the file holds {have:,}; "
+                    "the file is truncated or crafted"
+                )
+            try:
+                return np.load(p, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise LutnnError(f"{p}: not a readable .npy array ({str(e)[:100]}); save it with numpy.save") from None
+    _check_npz(p)
+    try:
+        z = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zlib.error):
+        raise LutnnError(
+            f"{p}: neither a .npy array nor an .npz archive; save it with numpy.save or numpy.savez"
+        ) from None
+    with z:
+        return {k: _npz_array(p, z, k) for k in z.files}
 
 
 def _npz_array(p: Path, z, key: str) -> np.ndarray:

@@ -29,26 +29,49 @@ __all__ = ["export_run", "run_pipeline"]
 
 
 def run_pipeline(
-    cfg: RunConfig, out: str | Path, resume: bool = False, title: str = "lutnn", console: Any = None
+    cfg: RunConfig,
+    out: str | Path,
+    resume: bool = False,
+    title: str = "lutnn",
+    console: Any = None,
+    force: bool = False,
 ) -> dict:
     """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot.
 
     ``console``: a rich Console for progress (None: quiet). Returns the report dict also written to
-    ``out/report.json``.
+    ``out/report.json``. The run holds ``out/.lock``: a second run into the same folder is refused,
+    and so is a folder that already holds files unless ``resume`` (continue it) or ``force`` (overwrite).
     """
-    from lutnn.lutnet.train import check_out_dir, plot_history
-    from lutnn.lutnet.train import train as train_model
+    from lutnn.fileio import folder_lock
+    from lutnn.lutnet.train import check_out_dir
 
     out = Path(out)
     check_out_dir(out)
+    cfg.check()
     created = not out.exists()
-    t = time.perf_counter()
     try:
-        res = train_model(cfg, out, resume=resume, console=console)
+        out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out):
+            old = sorted(p.name for p in out.iterdir() if p.name != ".lock")
+            if old and not resume and not force:
+                raise LutnnError(
+                    f"{out} already holds {', '.join(old[:4])}{' …' if len(old) > 4 else ''}; "
+                    "use --resume to continue that run, --force to overwrite it, or another --out folder"
+                )
+            return _run_locked(cfg, out, resume, title, console)
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
+        if created and out.is_dir() and not any(p.name != ".lock" for p in out.iterdir()):
+            (out / ".lock").unlink(missing_ok=True)
             out.rmdir()  # a run that failed before writing anything leaves no empty folder behind
         raise
+
+
+def _run_locked(cfg: RunConfig, out: Path, resume: bool, title: str, console: Any) -> dict:
+    from lutnn.lutnet.train import plot_history
+    from lutnn.lutnet.train import train as train_model
+
+    t = time.perf_counter()
+    res = train_model(cfg, out, resume=resume, console=console)
     t_train = time.perf_counter() - t
     ds = res.prepared.dataset
     if console is not None:

@@ -88,7 +88,8 @@ def _value_problem(where: str, v: object, spec: tuple) -> str | None:
 
 def _table_problems(where: str, table: dict, spec: dict[str, tuple]) -> str:
     unknown = sorted(set(table) - set(spec))
-    out = [f"unknown {where} keys {unknown}; allowed: {sorted(spec)}"] if unknown else []
+    name = where if "[" in where else f"[{where}]"
+    out = [f"unknown {name} keys {unknown}; allowed: {sorted(spec)}"] if unknown else []
     for key, v in table.items():
         if key in spec:
             msg = _value_problem(f"{where}.{key}" if "[" in where else f"[{where}] {key}", v, spec[key])
