@@ -10,6 +10,8 @@ the prediction API call it the same way::
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -25,7 +27,7 @@ from lutnn.lutnet.config import RunConfig
 from lutnn.lutnet.network import LUTNetwork
 from lutnn.netlist import Netlist
 
-__all__ = ["export_run", "run_pipeline"]
+__all__ = ["environment", "export_run", "netlist_sha256", "run_pipeline"]
 
 
 def run_pipeline(
@@ -96,6 +98,51 @@ def _run_locked(cfg: RunConfig, out: Path, resume: bool, title: str, console: An
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
     atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))
     return rep
+
+
+def netlist_sha256(nl: Netlist) -> str:
+    """SHA-256 of a netlist's function and interface in canonical form (arrays as little-endian int64/uint64)."""
+    h = hashlib.sha256(b"lutnn.netlist.sha256/1\0")
+    for bus in (*nl.inputs, None, *nl.outputs):
+        h.update(b"|" if bus is None else f"{bus.name}:{int(bus.width)};".encode())
+    for a, dt in ((nl.fanins, "<i8"), (nl.arity, "<i8"), (nl.tables, "<u8"), (nl.output_signals, "<i8")):
+        a = np.ascontiguousarray(a, dtype=dt)
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def environment() -> dict:
+    """What a trained design's bits may depend on: library versions, thread counts, CPU features.
+
+    A seeded CPU run gives the same netlist for any thread count (test_reproducible.py); across CPUs,
+    MKL and numba pick kernels by instruction set (AVX2/AVX-512/FMA), which can change float rounding.
+    """
+    import platform
+
+    import numba
+    import torch
+
+    flags: set[str] = set()
+    model = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            elif line.startswith("model name") and model in ("", platform.processor()):
+                model = line.split(":", 1)[1].strip()
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "numba_threads": numba.get_num_threads(),
+        "blas": "mkl" if torch.backends.mkl.is_available() else "other",
+        "cpu": model or platform.machine(),
+        "cpu_features": sorted(f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl")),
+        "thread_independent": True,
+    }
 
 
 def export_run(
@@ -171,6 +218,11 @@ def export_run(
             "module": name,
         },
         "files": {"netlist": "netlist.blif", "core": "core.blif"},
+        "reproducibility": {
+            "netlist_sha256": netlist_sha256(nl),
+            "core_sha256": netlist_sha256(core),
+            **environment(),
+        },
     }
     if verilog:
         t = time.perf_counter()
