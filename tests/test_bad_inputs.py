@@ -140,3 +140,21 @@ def test_npz_zip_bomb_is_refused_before_unpacking(tmp_path) -> None:
     with pytest.raises(LutnnError, match="unpacks to"):
         load_dataset("npz", p)
     assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_deeply_nested_config_is_a_clear_error(tmp_path, suffix) -> None:
+    p = tmp_path / f"c{suffix}"
+    depth = 100_000
+    p.write_text(
+        ("[model]\nlayers = " if suffix == ".toml" else "model:\n  layers: ") + "[" * depth + "]" * depth + "\n"
+    )
+    t0 = time.perf_counter()
+    with pytest.raises(LutnnError, match=r"nested too deeply|invalid"):
+        load_config(p)
+    assert time.perf_counter() - t0 < 10
+    if suffix == ".toml":
+        q = tmp_path / "q.toml"
+        q.write_text('[data]\nname = "digits"\n[model]\nhidden = ' + "[" * depth + "]" * depth + "\n")
+        with pytest.raises(LutnnError, match="nested too deeply"):
+            load_quant_config(q)

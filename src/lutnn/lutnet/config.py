@@ -334,9 +334,13 @@ def load_config(path: str | Path) -> RunConfig:
             d = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
             raise LutnnError(f"{p}: invalid YAML ({str(e).splitlines()[0]})") from None
+        except RecursionError:
+            raise LutnnError(f"{p}: values nested too deeply; a run config is two levels deep") from None
     else:
         try:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise LutnnError(f"{p}: invalid TOML ({e})") from None
+        except RecursionError:
+            raise LutnnError(f"{p}: values nested too deeply; a run config is two levels deep") from None
     return RunConfig.from_dict(d, source=str(p))

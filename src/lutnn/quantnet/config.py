@@ -132,6 +132,8 @@ def load_quant_config(path: str | Path) -> dict:
         raise LutnnError(f"{p}: not a text file (not UTF-8); a config is TOML text") from None
     except tomllib.TOMLDecodeError as e:
         raise LutnnError(f"{p}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise LutnnError(f"{p}: values nested too deeply; a quant config is at most three levels deep") from None
     return check_quant_config(cfg, str(p))
 
 
