@@ -49,7 +49,7 @@ def run(
         cfg.train.threads = threads
     if seed is not None:
         cfg.train.seed = seed
-    rep = run_pipeline(cfg, out_root / f"{config.stem}_s{cfg.train.seed}", title=config.stem)
+    rep = run_pipeline(cfg, out_root / f"{config.stem}_s{cfg.train.seed}", title=config.stem, force=True)
     luts, acc, tm = rep["luts"], rep["accuracy"], rep["timings"]
     return {
         "config": str(config.relative_to(ROOT)) if config.is_relative_to(ROOT) else str(config),

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import math
 import os
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +36,20 @@ import numpy as np
 
 from lutnn.errors import LutnnError
 
-__all__ = ["DATASETS", "JSC_FEATURES", "JSC_TARGETS", "Dataset", "find_mnist", "load_dataset", "synthetic_jsc"]
+__all__ = [
+    "DATASETS",
+    "JSC_FEATURES",
+    "JSC_TARGETS",
+    "Dataset",
+    "find_mnist",
+    "load_dataset",
+    "read_arrays",
+    "synthetic_jsc",
+]
+
+MAX_TABLE_CHARS = 256 << 20  # CSV text read at most (characters); bounds .gz bombs
+MAX_TABLE_CELLS = 20_000_000  # CSV cells parsed at most (~1 GiB of Python strings)
+MAX_NPZ_BYTES = 1 << 30  # uncompressed bytes of an .npz archive read at most; bounds zip bombs
 
 DATASETS = ("digits", "mnist", "jsc", "jsc_cernbox", "unsw", "csv", "npz")
 
@@ -129,10 +145,24 @@ class Dataset:
         )
 
 
-def _split(x: np.ndarray, y: np.ndarray, test_size: float, random_state: int, stratify: bool = True):
+def _split(
+    x: np.ndarray, y: np.ndarray, test_size: float, random_state: int, stratify: bool = True, source: str = "data"
+):
+    """``train_test_split`` with the sizes checked first: both splits hold at least one sample per class."""
     from sklearn.model_selection import train_test_split
 
-    return train_test_split(x, y, test_size=test_size, random_state=random_state, stratify=y if stratify else None)
+    n, n_classes = len(y), len(np.unique(y))
+    n_test = math.ceil(test_size * n)
+    if min(n_test, n - n_test) < max(1, n_classes):
+        need = math.ceil(max(1, n_classes) / min(test_size, 1 - test_size))
+        raise LutnnError(
+            f"{source}: {n} samples of {n_classes} classes give a test split of {n_test} and a training split of "
+            f"{n - n_test}; each needs at least one sample per class: give at least {need} samples"
+        )
+    try:
+        return train_test_split(x, y, test_size=test_size, random_state=random_state, stratify=y if stratify else None)
+    except ValueError as e:
+        raise LutnnError(f"{source}: cannot split into train and test ({e}); give more samples per class") from None
 
 
 def _labels_to_int(raw: np.ndarray, source: str = "labels") -> tuple[np.ndarray, list[str]]:
@@ -145,6 +175,16 @@ def _labels_to_int(raw: np.ndarray, source: str = "labels") -> tuple[np.ndarray,
         as_num = raw.astype(np.float64)
     except (TypeError, ValueError):
         as_num = None
+    for i, v in enumerate(raw.tolist()):  # nan, inf, 1e300: numbers that name no class
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(f) or abs(f) > 2**53:
+            raise LutnnError(
+                f"{source}: data row {i + 1} has the label {str(v)[:40]!r}, which is not a class "
+                "(labels are integers or names); fix or drop the row"
+            )
     if as_num is not None and np.all(as_num == np.round(as_num)):
         yi = as_num.astype(np.int64)
         vals = np.unique(yi)
@@ -172,9 +212,13 @@ def load_digits() -> Dataset:
 def _read_idx(path: Path) -> np.ndarray:
     try:
         with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise LutnnError(f"{path}: cannot read MNIST file ({e}); re-download it") from None
+            data = fh.read(MAX_TABLE_CHARS + 1)  # MNIST's largest file is 47 MB; bounds a .gz bomb
+    except (OSError, EOFError, zlib.error) as e:
+        raise LutnnError(
+            f"{path}: cannot read MNIST file ({type(e).__name__}: {str(e)[:80]}); re-download it"
+        ) from None
+    if len(data) > MAX_TABLE_CHARS:
+        raise LutnnError(f"{path}: more than {MAX_TABLE_CHARS >> 20} MiB; not an MNIST file (re-download it)")
     if len(data) < 8 or data[0] != 0 or data[1] != 0 or data[2] != 8:
         raise LutnnError(f"{path}: not an IDX file of unsigned bytes; give the original MNIST .gz files")
     nd = data[3]
@@ -259,9 +303,23 @@ def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise LutnnError(f"{path}: cannot read as CSV ({e}); give a comma-separated file with a header row") from None
+            text = fh.read(MAX_TABLE_CHARS + 1)  # bounded: a .gz bomb stops here
+        if len(text) > MAX_TABLE_CHARS:
+            raise LutnnError(
+                f"{path}: more than {MAX_TABLE_CHARS >> 20} MiB of CSV text (a decompression bomb?); "
+                "split the file or save the data as .npz"
+            )
+        cells = text.count("\n") * (text[: text.find("\n")].count(",") + 1)
+        if cells > MAX_TABLE_CELLS:
+            raise LutnnError(
+                f"{path}: about {cells:,} CSV cells, more than {MAX_TABLE_CELLS:,}; save the data as .npz instead"
+            )
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+        raise LutnnError(
+            f"{path}: cannot read as CSV ({type(e).__name__}: {str(e)[:100]}); "
+            "give a comma-separated file (optionally .gz) with a header row"
+        ) from None
     rows = [r for r in rows if r]
     if len(rows) < 2:
         raise LutnnError(f"{path}: CSV needs a header row and at least one data row")
@@ -375,7 +433,7 @@ def _table_dataset(
         i, j = np.argwhere(~np.isfinite(x))[0]
         raise LutnnError(f"{path}: feature {names[j]!r} of data row {i + 1} is NaN or inf; clean or impute it")
     n_classes = len(class_names)
-    xtr, xte, ytr, yte = _split(x, y, test_size, random_state, stratify=np.bincount(y).min() >= 2)
+    xtr, xte, ytr, yte = _split(x, y, test_size, random_state, stratify=np.bincount(y).min() >= 2, source=str(path))
     return Dataset(name, xtr, ytr, xte, yte, n_classes, names, class_names, None, str(path)).validate()
 
 
@@ -433,9 +491,10 @@ def load_csv(
 def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) -> Dataset:
     """NPZ with ``x_train, y_train, x_test, y_test`` or ``x, y`` (split 75/25 stratified)."""
     p = _need(path, "NPZ file", "check the path")
+    _check_npz(p)
     try:
         z = np.load(p, allow_pickle=False)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zlib.error):
         raise LutnnError(
             f"{p}: not a NumPy .npz archive; save it with numpy.savez (or use data.name = 'csv')"
         ) from None
@@ -452,7 +511,7 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
             raise LutnnError(f"{p}: x, y hold {len(y)} samples; a train/test split needs more")
         _npz_labels(p, "y", y)
         ok = np.bincount(y.astype(np.int64)).min() >= 2  # labels checked non-negative above
-        xtr, xte, ytr, yte = _split(x, y, test_size, seed, stratify=bool(ok))
+        xtr, xte, ytr, yte = _split(x, y, test_size, seed, stratify=bool(ok), source=str(p))
     else:
         raise LutnnError(f"{p}: expected arrays x_train, y_train, x_test, y_test (or x, y); found {sorted(keys)}")
     xtr = xtr.reshape(len(xtr), -1).astype(np.float64)
@@ -469,16 +528,109 @@ def load_npz(path: str | os.PathLike, test_size: float = 0.25, seed: int = 0) ->
     ).validate()
 
 
+def _check_npz(p: Path) -> None:
+    """Refuse before reading: a bare .npy, a damaged zip, a zip bomb, members whose header claims more data than they hold."""
+    import zipfile
+
+    with open(p, "rb") as fh:
+        if fh.read(6) == b"\x93NUMPY":
+            raise LutnnError(
+                f"{p}: a single .npy array, not an .npz archive; save x and y (or x_train, y_train, x_test, y_test) "
+                "together with numpy.savez"
+            )
+    fmt = np.lib.format
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if total > MAX_NPZ_BYTES:
+                raise LutnnError(
+                    f"{p}: the archive unpacks to {total:,} bytes, more than {MAX_NPZ_BYTES:,}; "
+                    "give a smaller dataset (or a zip bomb was given)"
+                )
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    version = fmt.read_magic(f)
+                    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                    shape, _, dtype = read(f, max_header_size=10_000)
+                    need = math.prod(int(d) for d in shape) * dtype.itemsize
+                    if not dtype.hasobject and need > info.file_size:
+                        raise LutnnError(
+                            f"{p}: member {info.filename[:40]!r} claims shape {tuple(shape)} ({need:,} bytes) "
+                            f"but holds {info.file_size:,}; the file is damaged or crafted"
+                        )
+    except LutnnError:
+        raise
+    except zipfile.BadZipFile:
+        raise LutnnError(
+            f"{p}: not a NumPy .npz archive (damaged or truncated zip); save it again with numpy.savez"
+        ) from None
+    except Exception as e:  # numpy's header parser and zlib raise many types on damaged members
+        raise LutnnError(f"{p}: damaged .npz member ({type(e).__name__}); save it again with numpy.savez") from None
+
+
+def read_arrays(path: str | os.PathLike, what: str = "array file") -> np.ndarray | dict[str, np.ndarray]:
+    """A ``.npy`` array or the arrays of an ``.npz``, size-checked before reading (no pickles, no bombs)."""
+    from lutnn.fileio import check_readable
+
+    p = check_readable(path, what)
+    with open(p, "rb") as fh:
+        if fh.read(6) == b"\x93NUMPY":
+            fh.seek(0)
+            fmt = np.lib.format
+            try:
+                version = fmt.read_magic(fh)
+                read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+                shape, _, dtype = read(fh, max_header_size=10_000)
+            except Exception as e:  # numpy's header parser raises many types on damaged files
+                raise LutnnError(
+                    f"{p}: damaged .npy header ({type(e).__name__}); save it again with numpy.save"
+                ) from None
+            need, have = math.prod(int(d) for d in shape) * dtype.itemsize, p.stat().st_size - fh.tell()
+            if dtype.hasobject:
+                raise LutnnError(f"{p}: the array holds Python objects; save numbers with numpy.save")
+            if need > have:
+                raise LutnnError(
+                    f"{p}: header claims shape {tuple(shape)} ({need:,} bytes) but the file holds {have:,}; "
+                    "the file is truncated or crafted"
+                )
+            try:
+                return np.load(p, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as e:
+                raise LutnnError(f"{p}: not a readable .npy array ({str(e)[:100]}); save it with numpy.save") from None
+    _check_npz(p)
+    try:
+        z = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zlib.error):
+        raise LutnnError(
+            f"{p}: neither a .npy array nor an .npz archive; save it with numpy.save or numpy.savez"
+        ) from None
+    with z:
+        return {k: _npz_array(p, z, k) for k in z.files}
+
+
 def _npz_array(p: Path, z, key: str) -> np.ndarray:
-    """One numeric array of an .npz with at least one (sample) axis; a clear error otherwise."""
+    """One real-valued array of an .npz with at least one (sample) axis; a clear error otherwise."""
+    import zipfile
+
     try:
         a = np.asarray(z[key])
-    except ValueError:
-        raise LutnnError(f"{p}: array {key!r} holds Python objects; save numeric arrays (numpy.savez)") from None
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise LutnnError(f"{p}: array {key!r} holds Python objects; save numeric arrays (numpy.savez)") from None
+        raise LutnnError(f"{p}: array {key!r} is damaged ({str(e)[:80]}); save it again with numpy.savez") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
+        raise LutnnError(
+            f"{p}: array {key!r} is damaged ({type(e).__name__}); save it again with numpy.savez"
+        ) from None
     if a.ndim == 0:
         raise LutnnError(f"{p}: array {key!r} is a scalar; it needs one row per sample")
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise LutnnError(f"{p}: array {key!r} has dtype {a.dtype}; features and labels must be numbers")
+    if a.dtype.kind not in "biuf":
+        raise LutnnError(
+            f"{p}: array {key!r} has dtype {a.dtype}; features and labels must be real numbers (not complex or text)"
+        )
     return a
 
 

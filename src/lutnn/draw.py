@@ -10,7 +10,6 @@ the ``dot`` program renders it (found through :func:`lutnn.tools.require_tool`).
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_write
+from lutnn.fileio import atomic_write, temp_dir
 from lutnn.netlist import Netlist
 from lutnn.quantnet.intmodel import IntegerMLP
 
@@ -175,7 +174,7 @@ def render_dot(dot: str, path: str | Path, timeout: float = 300) -> Path:
         raise LutnnError(f"cannot render {p.name}: use a .png, .svg, .pdf or .dot file name")
     from lutnn.tools import run_tool
 
-    with tempfile.TemporaryDirectory(prefix="lutnn_draw_") as td:
+    with temp_dir("lutnn_draw_") as td:
         (Path(td) / "g.dot").write_text(dot)
         run_tool(
             "dot",

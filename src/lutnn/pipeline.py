@@ -10,6 +10,8 @@ the prediction API call it the same way::
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -26,30 +28,53 @@ from lutnn.lutnet.network import LUTNetwork
 from lutnn.netlist import Netlist
 from lutnn.progress import reporting, stage
 
-__all__ = ["export_run", "run_pipeline"]
+__all__ = ["environment", "export_run", "netlist_sha256", "run_pipeline"]
 
 
 def run_pipeline(
-    cfg: RunConfig, out: str | Path, resume: bool = False, title: str = "lutnn", console: Any = None
+    cfg: RunConfig,
+    out: str | Path,
+    resume: bool = False,
+    title: str = "lutnn",
+    console: Any = None,
+    force: bool = False,
 ) -> dict:
     """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot.
 
     ``console``: a rich Console for progress (None: quiet). Returns the report dict also written to
-    ``out/report.json``.
+    ``out/report.json``. The run holds ``out/.lock``: a second run into the same folder is refused,
+    and so is a folder that already holds files unless ``resume`` (continue it) or ``force`` (overwrite).
     """
-    from lutnn.lutnet.train import check_out_dir, plot_history
-    from lutnn.lutnet.train import train as train_model
+    from lutnn.fileio import folder_lock
+    from lutnn.lutnet.train import check_out_dir
 
     out = Path(out)
     check_out_dir(out)
+    cfg.check()
     created = not out.exists()
-    t = time.perf_counter()
     try:
-        res = train_model(cfg, out, resume=resume, console=console)
+        out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out):
+            old = sorted(p.name for p in out.iterdir() if p.name != ".lock")
+            if old and not resume and not force:
+                raise LutnnError(
+                    f"{out} already holds {', '.join(old[:4])}{' …' if len(old) > 4 else ''}; "
+                    "use --resume to continue that run, --force to overwrite it, or another --out folder"
+                )
+            return _run_locked(cfg, out, resume, title, console)
     except BaseException:
-        if created and out.is_dir() and not any(out.iterdir()):
+        if created and out.is_dir() and not any(p.name != ".lock" for p in out.iterdir()):
+            (out / ".lock").unlink(missing_ok=True)
             out.rmdir()  # a run that failed before writing anything leaves no empty folder behind
         raise
+
+
+def _run_locked(cfg: RunConfig, out: Path, resume: bool, title: str, console: Any) -> dict:
+    from lutnn.lutnet.train import plot_history
+    from lutnn.lutnet.train import train as train_model
+
+    t = time.perf_counter()
+    res = train_model(cfg, out, resume=resume, console=console)
     t_train = time.perf_counter() - t
     ds = res.prepared.dataset
     if console is not None:
@@ -81,6 +106,51 @@ def run_pipeline(
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
     atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))
     return rep
+
+
+def netlist_sha256(nl: Netlist) -> str:
+    """SHA-256 of a netlist's function and interface in canonical form (arrays as little-endian int64/uint64)."""
+    h = hashlib.sha256(b"lutnn.netlist.sha256/1\0")
+    for bus in (*nl.inputs, None, *nl.outputs):
+        h.update(b"|" if bus is None else f"{bus.name}:{int(bus.width)};".encode())
+    for a, dt in ((nl.fanins, "<i8"), (nl.arity, "<i8"), (nl.tables, "<u8"), (nl.output_signals, "<i8")):
+        a = np.ascontiguousarray(a, dtype=dt)
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def environment() -> dict:
+    """What a trained design's bits may depend on: library versions, thread counts, CPU features.
+
+    A seeded CPU run gives the same netlist for any thread count (test_reproducible.py); across CPUs,
+    MKL and numba pick kernels by instruction set (AVX2/AVX-512/FMA), which can change float rounding.
+    """
+    import platform
+
+    import numba
+    import torch
+
+    flags: set[str] = set()
+    model = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+            elif line.startswith("model name") and model in ("", platform.processor()):
+                model = line.split(":", 1)[1].strip()
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "numba_threads": numba.get_num_threads(),
+        "blas": "mkl" if torch.backends.mkl.is_available() else "other",
+        "cpu": model or platform.machine(),
+        "cpu_features": sorted(f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl")),
+        "thread_independent": True,
+    }
 
 
 def export_run(
@@ -173,6 +243,11 @@ def export_run(
             "feature_names": [str(f) for f in feature_names] if feature_names else [],
         },
         "files": {"netlist": "netlist.blif", "core": "core.blif"},
+        "reproducibility": {
+            "netlist_sha256": netlist_sha256(nl),
+            "core_sha256": netlist_sha256(core),
+            **environment(),
+        },
     }
     if verilog:
         t = time.perf_counter()

@@ -164,20 +164,20 @@ def _load_bits(path: Path, n_inputs: int) -> tuple:
     """Read ``x``/``y`` (and optional ``x_test``/``y_test``) 0/1 arrays from an ``.npz`` file, checked."""
     import numpy as np
 
-    from lutnn.fileio import check_readable
+    from lutnn.data import read_arrays
 
-    check_readable(path, "training data")
-    try:
-        d = np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise LutnnError(f"{path}: not a readable .npz file ({e}); save it with numpy.savez(path, x=..., y=...)") from e
-    if "x" not in d or "y" not in d:
-        raise LutnnError(f"{path}: needs arrays x [N, {n_inputs}] (0/1 bits) and y [N] (class labels); has {list(d)}")
+    d = read_arrays(path, "training data")
+    if not isinstance(d, dict) or "x" not in d or "y" not in d:
+        raise LutnnError(
+            f"{path}: needs arrays x [N, {n_inputs}] (0/1 bits) and y [N] (class labels); has {sorted(d) if isinstance(d, dict) else 'one .npy array'}"
+        )
     out = []
     for xk, yk in (("x", "y"), ("x_test", "y_test")):
         if xk not in d:
             out += [None, None]
             continue
+        if yk not in d:
+            raise LutnnError(f"{path}: has {xk} but no {yk}; give both (or neither)")
         x, y = np.asarray(d[xk]), np.asarray(d[yk]).reshape(-1)
         if x.ndim != 2 or x.shape[1] != n_inputs:
             raise LutnnError(

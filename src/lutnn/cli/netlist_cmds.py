@@ -16,7 +16,7 @@ from rich.table import Table
 
 from lutnn.cli.app import app, console, parent_dir
 from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_open, atomic_write, check_readable
+from lutnn.fileio import all_or_nothing, atomic_open, atomic_write
 from lutnn.netlist import Netlist
 from lutnn.progress import reporting, stage
 
@@ -137,19 +137,21 @@ def export(
     nl = read_cli_netlist(file, top, latches)
     if output.suffix.lower() not in (".v", ".sv"):
         raise LutnnError(f"{output}: Verilog output needs a .v or .sv extension")
-    write_verilog(nl, output, pipeline_every=pipeline, module=module)
+    with all_or_nothing():  # the module and its testbench appear together or not at all
+        write_verilog(nl, output, pipeline_every=pipeline, module=module)
+        if testbench is not None:
+            from lutnn.verify.hdlsim import corner_vectors
+
+            rng = np.random.default_rng(0)
+            x = np.concatenate(
+                [corner_vectors(nl.n_inputs, 64), rng.integers(0, 2, (vectors, nl.n_inputs), dtype=np.uint8)]
+            )
+            write_testbench(nl, testbench, x, simulate(nl, x), module=module, pipeline_every=pipeline)
     msg = f"wrote {output} ({nl.n_nodes} LUTs"
     if pipeline is not None:
         msg += f", pipelined every {pipeline} levels: latency {pipeline_latency(nl, pipeline)} cycles"
     console.print(msg + ")")
     if testbench is not None:
-        from lutnn.verify.hdlsim import corner_vectors
-
-        rng = np.random.default_rng(0)
-        x = np.concatenate(
-            [corner_vectors(nl.n_inputs, 64), rng.integers(0, 2, (vectors, nl.n_inputs), dtype=np.uint8)]
-        )
-        write_testbench(nl, testbench, x, simulate(nl, x), module=module, pipeline_every=pipeline)
         console.print(f"wrote {testbench} with {len(x)} vectors (run: iverilog -o tb {output} {testbench} && vvp tb)")
     if check:
         v = check_simulation(nl, output, n_random=vectors, module=module)
@@ -218,15 +220,13 @@ def verify(
 
 
 def _load_vectors(path: Path, nl: Netlist) -> np.ndarray:
-    check_readable(path, "vector file")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise LutnnError(f"{path}: not a readable .npy array ({e}); save vectors with numpy.save") from None
-    if isinstance(x, np.lib.npyio.NpzFile):
+    from lutnn.data import read_arrays
+
+    x = read_arrays(path, "vector file")
+    if isinstance(x, dict):
         from lutnn.sim import encode_buses
 
-        return encode_buses(nl, {k: x[k] for k in x.files})
+        return encode_buses(nl, x)
     if x.ndim == 2 and x.shape[1] == nl.n_inputs:
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             raise LutnnError(f"{path}: vectors contain NaN/inf; give 0/1 bits")

@@ -66,6 +66,7 @@ def train(
     config: Path = typer.Argument(..., help="run configuration (TOML or YAML; see configs/)"),
     out: Path = typer.Option(None, "--out", "-o", help="output folder (default runs/<config name>)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the folder's checkpoint.pt"),
+    force: bool = typer.Option(False, "--force", help="write into an --out folder that already holds a run"),
     epochs: int = typer.Option(None, "--epochs", help="override train.epochs"),
     device: str = typer.Option(None, "--device", help="override train.device (auto, cpu, cuda)"),
     data_path: str = typer.Option(None, "--data-path", help="override data.path (dataset file or folder)"),
@@ -87,7 +88,7 @@ def train(
         cfg.export.hdl_sim = None
     cfg.check(str(config))
     out = out or Path("runs") / config.stem
-    _summary(run_pipeline(cfg, out, resume=resume, title=config.stem, console=console), out)
+    _summary(run_pipeline(cfg, out, resume=resume, title=config.stem, console=console, force=force), out)
 
 
 def demo_config() -> RunConfig:
@@ -116,4 +117,4 @@ def demo(
         cfg.train.epochs = epochs
     if no_synth:
         cfg.export.synth = None
-    _summary(run_pipeline(cfg, out, title="lutnn demo", console=console), out)
+    _summary(run_pipeline(cfg, out, title="lutnn demo", console=console, force=True), out)  # demo: rewritten

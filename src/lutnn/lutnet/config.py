@@ -21,6 +21,7 @@ section; unknown keys are errors so that a typo never silently falls back to a d
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,18 +123,23 @@ class RunConfig:
             "train": TrainConfig,
             "export": ExportConfig,
         }
-        kwargs = {}
+        kwargs, problems = {}, []
         for name, val in d.items():
             if name not in sections:
-                raise LutnnError(f"{source}: unknown section [{name}]; sections are {sorted(sections)}")
+                problems.append(f"unknown section [{name}]; sections are {sorted(sections)}")
+                continue
             cls = classes[name]
             if not isinstance(val, dict):
-                raise LutnnError(f"{source}: [{name}] must be a table of keys")
+                problems.append(f"[{name}] must be a table of keys")
+                continue
             known = {f.name for f in dataclasses.fields(cls)}
             bad = sorted(set(val) - known)
             if bad:
-                raise LutnnError(f"{source}: unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
+                problems.append(f"unknown key(s) {bad} in [{name}]; known keys are {sorted(known)}")
+                continue
             kwargs[name] = cls(**val)
+        if problems:
+            raise LutnnError(f"{source}: " + "; ".join(problems))
         cfg = RunConfig(**kwargs)
         # "section.key"s the file leaves out (a plain attribute, never saved): lutnn.lutnet.defaults fills them
         cfg.unset = {f"{n}.{f.name}" for n, cls in classes.items() for f in dataclasses.fields(cls)} - {
@@ -143,110 +149,171 @@ class RunConfig:
         return cfg
 
     def check(self, source: str = "config") -> None:
-        """Validate values that would otherwise fail deep inside training."""
+        """Validate every value up front; all problems are reported at once, in one line."""
+        problems: list[str] = []
         for sec in dataclasses.fields(self):
             part = getattr(self, sec.name)
             if not dataclasses.is_dataclass(part):
-                raise LutnnError(
-                    f"{source}: [{sec.name}] must be a {sec.type} (from lutnn.lutnet.config), got {type(part).__name__}"
+                problems.append(
+                    f"[{sec.name}] must be a {sec.type} (from lutnn.lutnet.config), got {type(part).__name__}"
                 )
-            for f in dataclasses.fields(part):
-                _check_type(source, sec.name, f, getattr(part, f.name))
-        m, t, e, d = self.model, self.train, self.encoder, self.data
-        conn = m.connectivity if isinstance(m.connectivity, list) else [m.connectivity]
-        if not conn or not all(c in ("random", "local", "learned") for c in conn):
-            raise LutnnError(
-                f"{source}: model.connectivity={m.connectivity!r} must be random, local or learned, or a list of those (one per layer)"
-            )
-        if m.freeze_epoch is not None and m.freeze_epoch < 0:
-            raise LutnnError(f"{source}: model.freeze_epoch={m.freeze_epoch} must be >= 0 (or absent: half the epochs)")
-        if m.window <= 0:
-            raise LutnnError(f"{source}: model.window={m.window} must be > 0 (pixels)")
-        if t.threads is not None and t.threads < 1:
-            raise LutnnError(f"{source}: train.threads={t.threads} must be >= 1 (or absent: torch's default)")
-        if t.schedule not in ("cosine", "constant"):
-            raise LutnnError(f"{source}: train.schedule={t.schedule!r} must be cosine or constant")
-        if t.teacher_epochs < 1 or t.checkpoint_every < 1:
-            raise LutnnError(f"{source}: train.teacher_epochs and train.checkpoint_every must be >= 1")
-        if not 0 <= t.jitter <= 1 or t.weight_decay < 0:
-            raise LutnnError(f"{source}: train.jitter must be in [0, 1] and train.weight_decay >= 0")
-        if e.lr is not None and e.lr <= 0:
-            raise LutnnError(f"{source}: encoder.lr={e.lr} must be > 0 (or absent: train.lr)")
-        if e.width is not None and not 1 <= e.width <= 24:
-            raise LutnnError(f"{source}: encoder.width={e.width} must be in 1..24 bits (or absent: from the data)")
-        for key in ("train_subset", "test_subset"):
-            v = getattr(d, key)
-            if v is not None and v < 1:
-                raise LutnnError(f"{source}: data.{key}={v} must be >= 1 (or absent: every sample)")
-        if self.export.hdl_vectors < 1:
-            raise LutnnError(f"{source}: export.hdl_vectors={self.export.hdl_vectors} must be >= 1")
-        if not isinstance(m.layers, list) or not m.layers or not all(isinstance(w, int) and w > 0 for w in m.layers):
-            raise LutnnError(f"{source}: model.layers must be a non-empty list of positive integers, got {m.layers!r}")
-        if not isinstance(m.k, int) or not 2 <= m.k <= 8:
-            raise LutnnError(f"{source}: model.k={m.k!r} must be an integer in 2..8 (6 maps to one LUT6)")
-        if m.grad not in ("efd", "fd", "multilinear"):
-            raise LutnnError(f"{source}: model.grad={m.grad!r} must be efd, fd or multilinear")
-        if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0:
-            raise LutnnError(f"{source}: train.epochs, train.batch_size and train.lr must be positive")
-        if e.kind not in ("thermometer", "quantile", "pooled", "binary", "gray"):
-            raise LutnnError(f"{source}: encoder.kind={e.kind!r} must be thermometer, quantile, pooled, binary or gray")
-        if e.levels < 1:
-            raise LutnnError(f"{source}: encoder.levels={e.levels} must be >= 1")
-        if e.learn and e.kind not in ("thermometer", "quantile", "pooled"):
-            raise LutnnError(
-                f"{source}: encoder.learn needs a thermometer kind (thermometer, quantile or pooled), not {e.kind!r}"
-            )
-        if e.temperature <= 0:
-            raise LutnnError(f"{source}: encoder.temperature={e.temperature} must be > 0 (bus steps)")
-        if not 0 <= e.min_frac < 0.5:
-            raise LutnnError(f"{source}: encoder.min_frac={e.min_frac} must be in [0, 0.5) (0 keeps every threshold)")
-        x = self.export
+                continue
+            _normalise(part)
+            problems += _section_problems(sec.name, part)
+        m, e = self.model, self.encoder
+        if isinstance(e, EncoderConfig) and e.learn is True and e.kind not in ("thermometer", "quantile", "pooled"):
+            problems.append(f"encoder.learn needs a thermometer kind (thermometer, quantile or pooled), not {e.kind!r}")
+        if isinstance(m, ModelConfig) and _is_int(m.k) and 2 <= m.k <= 8 and _int_list(m.layers):
+            size = sum(m.layers) * (1 << m.k)
+            if size > _MAX_TABLE_ENTRIES:
+                problems.append(
+                    f"model.layers={m.layers} with k={m.k} need {size:,} table entries "
+                    f"(limit {_MAX_TABLE_ENTRIES:,}, about 1 GiB); use fewer nodes or a smaller k"
+                )
+        if problems:
+            n = len(problems)
+            raise LutnnError(f"{source}: {n} invalid value{'s' if n > 1 else ''}: " + "; ".join(problems))
+
+
+# Value tables: each section is checked against these (type first, then choices or range) by _section_problems.
+# A range is (low, high, how to say it); floats must also be finite. None is allowed where the field's type says so.
+_POS = math.ulp(0.0)  # smallest positive float: "> 0"
+_MAX_TABLE_ENTRIES = 1 << 28  # sum(layers) * 2**k float32 table entries: 1 GiB
+_CHOICES: dict[str, dict[str, tuple]] = {
+    "encoder": {"kind": ("thermometer", "quantile", "pooled", "binary", "gray")},
+    "model": {"grad": ("efd", "fd", "multilinear")},
+    "train": {
+        "optimizer": ("adam", "adamw", "sgd"),
+        "schedule": ("cosine", "constant"),
+        "teacher": ("mlp", None),
+    },
+    "export": {
+        "synth": ("xilinx", "lut", "ice40", "ecp5", None),
+        "synth_scope": ("design", "parts"),
+        "hdl_sim": ("icarus", "verilator", None),
+    },
+}
+_RANGES: dict[str, dict[str, tuple]] = {
+    "data": {
+        "train_subset": (1, 10**9, "must be >= 1 (or absent: every sample)"),
+        "test_subset": (1, 10**9, "must be >= 1 (or absent: every sample)"),
+    },
+    "encoder": {
+        "levels": (1, 1024, "must be in 1..1024 thresholds per feature"),
+        "width": (1, 24, "must be in 1..24 bits (or absent: from the data)"),
+        "min_frac": (0.0, math.nextafter(0.5, 0), "must be in [0, 0.5) (0 keeps every threshold)"),
+        "temperature": (_POS, 1e6, "must be > 0 and finite (bus steps)"),
+        "lr": (_POS, 1e3, "must be in (0, 1000] (or absent: train.lr)"),
+    },
+    "model": {
+        "k": (2, 8, "must be an integer in 2..8 (6 maps to one LUT6)"),
+        "candidates": (0, 4096, "must be in 0..4096 (0: every input)"),
+        "freeze_epoch": (0, 10**6, "must be >= 0 (or absent: half the epochs)"),
+        "window": (_POS, 1e4, "must be > 0 and finite (pixels)"),
+        "tau": (_POS, 1e6, "must be > 0 and finite (or absent: sqrt(nodes per class))"),
+        "smooth": (0.0, math.nextafter(1.0, 0), "must be in [0, 1)"),
+    },
+    "train": {
+        "epochs": (1, 10**6, "must be in 1..1000000"),
+        "batch_size": (1, 1 << 24, "must be in 1..16777216"),
+        "lr": (_POS, 1e3, "must be in (0, 1000]"),
+        "weight_decay": (0.0, 1e3, "must be in [0, 1000]"),
+        "seed": (0, 2**32 - 2, "must be in 0..4294967294"),
+        "threads": (1, 1024, "must be in 1..1024 (or absent: torch's default)"),
+        "checkpoint_every": (1, 10**6, "must be >= 1"),
+        "jitter": (0.0, 1.0, "must be in [0, 1]"),
+        "distill": (0.0, 1.0, "must be in [0, 1]"),
+        "teacher_epochs": (1, 10**6, "must be in 1..1000000"),
+    },
+    "export": {"hdl_vectors": (1, 10**7, "must be in 1..10000000")},
+}
+_MAX_LAYERS, _MAX_NODES = 64, 1 << 20
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int_list(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and all(_is_int(w) and 1 <= w <= _MAX_NODES for w in v)
+
+
+def _normalise(part: object) -> None:
+    """Spell-outs that mean the same: ``synth = true`` → "xilinx", ``false``/"none" → None."""
+    if isinstance(part, ExportConfig):
         for key in ("synth", "hdl_sim"):
-            v = getattr(x, key)
+            v = getattr(part, key)
             if v is False or v in ("", "none", "None"):
-                setattr(x, key, None)
+                setattr(part, key, None)
             elif v is True:
-                setattr(x, key, "xilinx" if key == "synth" else "icarus")
-        if x.synth not in (None, "xilinx", "lut", "ice40", "ecp5"):
-            raise LutnnError(f"{source}: export.synth={x.synth!r} must be xilinx, lut, ice40, ecp5 or false")
-        if x.synth_scope not in ("design", "parts"):
-            raise LutnnError(
-                f"{source}: export.synth_scope={x.synth_scope!r} must be 'design' (core and whole design) "
-                "or 'parts' (encoder, core and head synthesised one by one)"
-            )
-        if x.hdl_sim not in (None, "icarus", "verilator"):
-            raise LutnnError(f"{source}: export.hdl_sim={x.hdl_sim!r} must be icarus, verilator or false")
-        if t.augment is not None and not set(str(t.augment).split(",")) <= {"shift", "jitter"}:
-            raise LutnnError(
-                f"{source}: train.augment={t.augment!r} must be 'shift', 'jitter', 'shift,jitter' or absent"
-            )
-        if not 0 <= m.smooth < 1:
-            raise LutnnError(f"{source}: model.smooth={m.smooth} must be in [0, 1)")
-        if t.teacher not in (None, "mlp"):
-            raise LutnnError(f"{source}: train.teacher={t.teacher!r} must be 'mlp' or absent")
-        if not 0 <= t.distill <= 1:
-            raise LutnnError(f"{source}: train.distill={t.distill} must be in [0, 1]")
-        if t.optimizer not in ("adam", "adamw", "sgd"):
-            raise LutnnError(f"{source}: train.optimizer={t.optimizer!r} must be adam, adamw or sgd")
-        if t.device not in ("auto", "cpu", "cuda") and not str(t.device).startswith("cuda:"):
-            raise LutnnError(f"{source}: train.device={t.device!r} must be auto, cpu or cuda")
+                setattr(part, key, "xilinx" if key == "synth" else "icarus")
+
+
+def _choice_text(choices: tuple) -> str:
+    named = [repr(c) for c in choices if c is not None]
+    text = ", ".join(named[:-1]) + (" or " if len(named) > 1 else "") + named[-1]
+    return text + (" or absent" if None in choices else "")
+
+
+def _section_problems(section: str, part: object) -> list[str]:
+    """Every invalid value of one section: wrong types, unknown choices, out-of-range or non-finite numbers."""
+    out: list[str] = []
+    choices, ranges = _CHOICES.get(section, {}), _RANGES.get(section, {})
+    for f in dataclasses.fields(part):
+        v = getattr(part, f.name)
+        bad_type = _type_problem(section, f, v)
+        if bad_type:
+            out.append(bad_type)
+            continue
+        if f.name in choices and v not in choices[f.name]:
+            out.append(f"{section}.{f.name}={v!r} must be {_choice_text(choices[f.name])}")
+        elif f.name in ranges and v is not None:
+            lo, hi, text = ranges[f.name]
+            finite = not isinstance(v, float) or math.isfinite(v)
+            if not (finite and lo <= v <= hi):
+                out.append(f"{section}.{f.name}={v!r} {text}")
+    if isinstance(part, ModelConfig):
+        out += _model_problems(part)
+    if isinstance(part, TrainConfig):
+        t = part
+        if isinstance(t.device, str) and t.device not in ("auto", "cpu", "cuda") and not t.device.startswith("cuda:"):
+            out.append(f"train.device={t.device!r} must be auto, cpu or cuda")
+        if isinstance(t.augment, str) and not set(t.augment.split(",")) <= {"shift", "jitter"}:
+            out.append(f"train.augment={t.augment!r} must be 'shift', 'jitter', 'shift,jitter' or absent")
+    return out
+
+
+def _model_problems(m: ModelConfig) -> list[str]:
+    out = []
+    conn = m.connectivity if isinstance(m.connectivity, list) else [m.connectivity]
+    if not conn or not all(isinstance(c, str) and c in ("random", "local", "learned") for c in conn):
+        out.append(
+            f"model.connectivity={m.connectivity!r} must be random, local or learned, or a list of those (one per layer)"
+        )
+    if not _int_list(m.layers) or len(m.layers) > _MAX_LAYERS:
+        out.append(
+            f"model.layers must be a list of 1..{_MAX_LAYERS} integers in 1..{_MAX_NODES:,} (nodes per layer), "
+            f"got {m.layers!r}"[:300]
+        )
+    return out
 
 
 _SCALARS = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
 
 
-def _check_type(source: str, section: str, f: dataclasses.Field, v: object) -> None:
-    """Refuse a value of the wrong scalar type (``epochs = "ten"``) with the key named, not a deep TypeError."""
+def _type_problem(section: str, f: dataclasses.Field, v: object) -> str | None:
+    """Describe a value of the wrong scalar type (``epochs = "ten"``) with the key named, or None when it fits."""
     parts = [t.strip() for t in str(f.type).split("|")]
     if v is None and "None" in parts:
-        return
+        return None
     allowed = [_SCALARS[t] for t in parts if t in _SCALARS]
     if len(allowed) != len([t for t in parts if t != "None"]):
-        return  # lists, unions with other types: checked in RunConfig.check
+        return None  # lists, unions with other types: checked by _model_problems
     ok = any(isinstance(v, ts) and not (isinstance(v, bool) and bool not in ts) for ts in allowed)
-    if not ok:
-        want = " or ".join(t for t in parts if t in _SCALARS)
-        raise LutnnError(f"{source}: {section}.{f.name} = {v!r} must be {want}")
+    if ok:
+        return None
+    want = " or ".join(t for t in parts if t in _SCALARS)
+    return f"{section}.{f.name} = {v!r} must be {want}"[:300]
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -271,9 +338,13 @@ def load_config(path: str | Path) -> RunConfig:
             d = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
             raise LutnnError(f"{p}: invalid YAML ({str(e).splitlines()[0]})") from None
+        except RecursionError:
+            raise LutnnError(f"{p}: values nested too deeply; a run config is two levels deep") from None
     else:
         try:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise LutnnError(f"{p}: invalid TOML ({e})") from None
+        except RecursionError:
+            raise LutnnError(f"{p}: values nested too deeply; a run config is two levels deep") from None
     return RunConfig.from_dict(d, source=str(p))

@@ -8,7 +8,8 @@ only at training time: the exported circuit is the student alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -16,6 +17,24 @@ from torch import nn
 from lutnn.errors import LutnnError
 
 __all__ = ["MLPTeacher", "distill_loss", "train_teacher"]
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch CPU ops on one thread inside the block (then restore the count).
+
+    MKL's GEMM splits its sums by thread count, so the teacher's logits (and the student it
+    distils) would change with the number of cores; on one thread they do not.
+    """
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 class MLPTeacher(nn.Module):
@@ -35,7 +54,10 @@ class MLPTeacher(nn.Module):
         )
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        return self.net(q.to(torch.float32) * self.scale)
+        if q.device.type != "cpu":
+            return self.net(q.to(torch.float32) * self.scale)
+        with single_thread():  # the same logits on any number of cores
+            return self.net(q.to(torch.float32) * self.scale)
 
 
 def train_teacher(
@@ -52,6 +74,11 @@ def train_teacher(
     """Fit an :class:`MLPTeacher` on integer features ``q [N, F]`` and labels ``y [N]`` (eval mode on return)."""
     if len(q) == 0:
         raise LutnnError("train.teacher needs training samples; the training split is empty")
+    with single_thread():  # thread-count-independent GEMMs: the same teacher on any machine's core count
+        return _train_teacher(q, y, n_classes, top, epochs, batch_size, lr, seed, augment)
+
+
+def _train_teacher(q, y, n_classes, top, epochs, batch_size, lr, seed, augment) -> MLPTeacher:
     torch.manual_seed(seed)
     teacher = MLPTeacher(q.shape[1], n_classes, top).to(q.device)
     opt = torch.optim.Adam(teacher.parameters(), lr=lr, weight_decay=1e-4)

@@ -229,10 +229,15 @@ def train(
     history: list[dict[str, Any]] = []
     start_epoch = 0
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if sched is not None and ck.get("scheduler"):
-            sched.load_state_dict(ck["scheduler"])
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            if sched is not None and ck.get("scheduler"):
+                sched.load_state_dict(ck["scheduler"])
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:
+            raise LutnnError(
+                f"{out / CHECKPOINT}: does not match the model ({type(e).__name__}); use another --out folder"
+            ) from None
         history = list(ck["history"])
         start_epoch = int(ck["epoch"])
     q_tr = torch.as_tensor(prep.q_train, dtype=torch.long, device=device)
@@ -356,15 +361,34 @@ def check_out_dir(path: str | Path) -> None:
 
 
 def _read_checkpoint(p: Path, device: Any) -> dict:
-    """``torch.load`` of a lutnn checkpoint; a corrupt or foreign file is a clear error."""
+    """Load a lutnn checkpoint with ``weights_only=True``: tensors and plain containers only, never code.
+
+    A pickle that names any other Python object (a crafted ``__reduce__``) is refused before it runs.
+    """
+    import pickle
+
     try:
-        ck = torch.load(p, map_location=device, weights_only=False)
+        ck = torch.load(p, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "GLOBAL" not in str(e):  # corrupt, or an opcode the safe unpickler lacks
+            raise LutnnError(
+                f"{p}: not a lutnn checkpoint (corrupt pickle); give a checkpoint.pt written by lutnn train"
+            ) from None
+        raise LutnnError(
+            f"{p}: refused: the file holds Python objects other than tensors and plain data, which a lutnn "
+            "checkpoint never does (it may be crafted to run code); give a checkpoint.pt written by lutnn train"
+        ) from None
     except Exception as e:  # torch raises many types on corrupt files
         raise LutnnError(
             f"{p}: not a lutnn checkpoint ({type(e).__name__}); give a checkpoint.pt written by lutnn train"
         ) from None
-    if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
-        raise LutnnError(f"{p}: not a lutnn checkpoint (no config/model); give a checkpoint.pt written by lutnn train")
+    keys = {"config": dict, "model": dict, "history": list, "epoch": int}
+    if not isinstance(ck, dict) or any(not isinstance(ck.get(k), t) for k, t in keys.items()):
+        raise LutnnError(
+            f"{p}: not a lutnn checkpoint (needs config, model, history, epoch); give a checkpoint.pt written by lutnn train"
+        )
+    if not all(isinstance(h, dict) and isinstance(h.get("time_s"), float) for h in ck["history"]):
+        raise LutnnError(f"{p}: damaged checkpoint (bad history records); retrain, or give another checkpoint.pt")
     return ck
 
 
@@ -381,7 +405,10 @@ def load_checkpoint(path: str | Path, dataset: Dataset | None = None) -> TrainRe
     model = build_model(cfg, prep)
     if ck.get("frozen"):
         model.freeze_connectivity()
-    model.load_state_dict(ck["model"])
+    try:
+        model.load_state_dict(ck["model"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
+        raise LutnnError(f"{p}: weights do not match its config ({type(e).__name__}); retrain the run") from None
     model.eval()
     return TrainResult(model, prep, list(ck["history"]), ck["history"][-1]["time_s"] if ck["history"] else 0.0, cfg)
 

@@ -17,7 +17,6 @@ benchmarks print: gate count, K-LUT count, ``synth_xilinx`` LUT6/FF, depth, accu
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lutnn.errors import LutnnError, ToolError
+from lutnn.fileio import temp_dir
 from lutnn.formats.names import verilog_ident
 from lutnn.netlist import Netlist
 from lutnn.progress import stage
@@ -235,7 +235,7 @@ def synth_verilog(
     """
     abc_command(flow, k)
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix="lutnn_arith_") as td:
+    with temp_dir("lutnn_arith_") as td:
         d = Path(workdir) if workdir else Path(td)
         d.mkdir(parents=True, exist_ok=True)
         (d / "in.v").write_text(verilog)

