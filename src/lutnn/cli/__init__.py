@@ -14,6 +14,7 @@ from lutnn.cli import (
     bnn_cmds,  # noqa: F401  bnn
     compile_cmds,  # noqa: F401  qat, compile, draw
     netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
+    study_cmds,  # noqa: F401  measure, study
     train_cmds,  # noqa: F401  train, demo
 )
 from lutnn.cli.app import app, console, err_console
