@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,19 +33,6 @@ def encoding_name(cfg: dict) -> str:
     k = e.get("kind", "thermometer")
     s = k + (str(e.get("levels", 3)) if k in ("thermometer", "quantile", "pooled") else "")
     return s + ("+learn" if e.get("learn") else "")
-
-
-def _arch(r: dict) -> tuple:
-    m = r["config"].get("model", {})
-    t = r["config"].get("train", {})
-    return (
-        str(m.get("connectivity")),
-        m.get("k"),
-        str(m.get("layers")),
-        t.get("seed"),
-        str(m.get("smooth")),
-        str(t.get("augment")),
-    )
 
 
 def _fmt_ci(s: dict) -> str:
@@ -86,17 +74,25 @@ def _residual_on_luts(rs: list[dict]) -> np.ndarray:
     return y - (a * x + b)
 
 
-def _within_arch(rs: list[dict], key: str = "test_acc") -> np.ndarray:
-    """A value minus the mean of the networks sharing the architecture (connectivity, K, layers, seed, …)."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
+def _within(rs: list[dict], axis: str, key: str = "test_acc") -> np.ndarray:
+    """A value minus the mean over the networks that differ from it only in ``axis`` (same other axes and seed).
+
+    With ``axis="encoder"`` the group shares connectivity, K, layers and seed (an equal core LUT budget).
+    """
+    groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rs):
-        groups[_arch(r)].append(i)
+        other = {k: v for k, v in r["axes"].items() if k != axis}
+        groups[json.dumps(other, sort_keys=True, default=str)].append(i)
     out = np.full(len(rs), np.nan)
     for idx in groups.values():
         if len(idx) > 1:
-            v = np.array([rs[i][key] for i in idx])
+            v = np.array([rs[i][key] for i in idx], float)
             out[idx] = v - v.mean()
     return out
+
+
+def _within_arch(rs: list[dict], key: str = "test_acc") -> np.ndarray:
+    return _within(rs, "encoder", key)
 
 
 def _table(header: Sequence[str], rows: list[Sequence[Any]]) -> str:
@@ -335,9 +331,10 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
         + "\n"
     )
     rows = []
+    wc = _within(rs, "model.connectivity")
     for k in ("fanout_cv", "unused_frac", "overlap_ratio", "path_gini", "locality", "rf_pixels"):
         v = [_get(r, f"measures.topology.{k}") for r in rs]
-        sa, sg = bootstrap_spearman(v, wa), bootstrap_spearman(v, gap)
+        sa, sg = bootstrap_spearman(v, wc), bootstrap_spearman(v, gap)
         rows.append(
             [
                 k,
@@ -347,13 +344,24 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
             ]
         )
     out.append(
-        _table(["topology measure", "Spearman vs acc − architecture mean", "Spearman vs gap", "networks"], rows) + "\n"
+        _table(
+            [
+                "topology measure",
+                "Spearman vs acc − mean of the same encoding/K/layers/seed",
+                "Spearman vs gap",
+                "networks",
+            ],
+            rows,
+        )
+        + "\n"
     )
     # ---------------------------------------------------------------- Q3 (choosing by it)
     out.append("### Q3. Choosing by the measures\n")
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    groups: dict[str, list[dict]] = defaultdict(list)
     for r in rs:
-        groups[_arch(r)].append(r)
+        groups[json.dumps({k: v for k, v in r["axes"].items() if k != "encoder"}, sort_keys=True, default=str)].append(
+            r
+        )
     picks = defaultdict(list)
     for g in groups.values():
         if len(g) < 2:
