@@ -109,8 +109,38 @@ def test_grid_trains_measures_and_resumes(tmp_path):
     d = json.loads(out.stdout)
     assert d["distribution"] == "data:train" and d["samples"] == 300 and len(d["influences"]) == d["n_inputs"]
     # the report over the folder
-    from lutnn.study.report import write_report
-
-    p = write_report([tmp_path], tmp_path / "report.md")
-    text = p.read_text()
+    spec_file = tmp_path / "tiny.toml"
+    spec_file.write_text(_toml(TINY))
+    out = runner.invoke(app, ["study", str(spec_file), "--out", str(tmp_path), "--report-only"])
+    assert out.exit_code == 0, out.output
+    text = (tmp_path / "report.md").read_text()
     assert "Spearman" in text and "2 networks" in text and (tmp_path / "report_figures" / "digits_q1.png").exists()
+
+
+def _toml(d: dict) -> str:
+    """The few TOML shapes TINY uses (tables of scalars, lists and inline tables)."""
+
+    def v(x):
+        if isinstance(x, bool):
+            return "true" if x else "false"
+        if isinstance(x, str):
+            return json.dumps(x)
+        if isinstance(x, list):
+            return "[" + ", ".join(v(e) for e in x) + "]"
+        if isinstance(x, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {v(e)}" for k, e in x.items()) + " }"
+        return str(x)
+
+    lines = [f"{k} = {v(x)}" for k, x in d.items() if not isinstance(x, dict)]
+    for k, x in d.items():
+        if isinstance(x, dict):
+            lines.append(f"[{k}]")
+            lines += [f"{json.dumps(kk)} = {v(e)}" for kk, e in x.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_cli_study_report_only_needs_networks(tmp_path):
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text(_toml(TINY))
+    out = runner.invoke(app, ["study", str(spec_file), "--out", str(tmp_path / "empty"), "--report-only"])
+    assert isinstance(out.exception, LutnnError) and "no finished networks" in str(out.exception)
