@@ -24,7 +24,7 @@ import numpy as np
 from lutnn.errors import LutnnError
 from lutnn.study.stats import spearman
 
-__all__ = ["CODES", "code_bits", "distortion", "encoder_distortion", "encoding_table"]
+__all__ = ["CODES", "code_bits", "distortion", "encoding_table"]
 
 CODES = ("thermometer", "quantile", "pooled", "binary", "gray", "onehot")
 
@@ -81,13 +81,6 @@ def distortion(x: np.ndarray, bits: np.ndarray, n_pairs: int = 4000, seed: int =
         "collision_frac": float((h[pos] == 0).mean()) if pos.any() else 0.0,
         "bits": int(bits.shape[1]),
     }
-
-
-def encoder_distortion(model: Any, prep: Any, n_pairs: int = 4000, seed: int = 0) -> dict[str, Any]:
-    """Distortion of a trained network's own encoder (learned thresholds included) on test pairs."""
-    from lutnn.study.network import encode_bits
-
-    return distortion(prep.q_test, encode_bits(model, prep.q_test), n_pairs, seed)
 
 
 def encoding_table(

@@ -16,7 +16,7 @@ from lutnn.errors import LutnnError
 from lutnn.netlist import Netlist
 from lutnn.study.measure import Measures, measure_netlist, measure_on_data
 
-__all__ = ["classifier_netlist", "encode_bits", "load_run", "measure_network", "measure_run"]
+__all__ = ["classifier_netlist", "encode_bits", "encoder_distortion", "load_run", "measure_network", "measure_run"]
 
 
 def classifier_netlist(model: Any, name: str = "lut_classifier") -> Netlist:
@@ -59,6 +59,13 @@ def load_run(path: str | Path):
     return load_checkpoint(p)
 
 
+def encoder_distortion(model: Any, prep: Any, n_pairs: int = 4000, seed: int = 0) -> dict[str, Any]:
+    """Distortion (:func:`lutnn.study.distortion.distortion`) of a trained network's own encoder on test pairs."""
+    from lutnn.study.distortion import distortion
+
+    return distortion(prep.q_test, encode_bits(model, prep.q_test), n_pairs, seed)
+
+
 def _subset(x: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     if limit is None or len(x) <= limit:
         return x
@@ -97,7 +104,6 @@ def measure_network(
 ) -> dict[str, Any]:
     """Every study measure of a trained network: data-distribution (test, train) and uniform Boolean
     measures of f = class(bits), encoder distortion and topology (influence vectors left out)."""
-    from lutnn.study.distortion import encoder_distortion
     from lutnn.study.topology import network_topology
 
     nl = classifier_netlist(model)
