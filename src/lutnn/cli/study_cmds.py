@@ -87,6 +87,7 @@ def study(
     out: Path = typer.Option(..., "--out", "-o", help="study folder (resumable: finished networks are kept)"),
     report_only: bool = typer.Option(False, "--report-only", help="write the report from finished networks only"),
     limit: int | None = typer.Option(None, "--limit", help="train at most this many new networks this time"),
+    report: Path | None = typer.Option(None, "--report", help="where to write the report (default OUT/report.md)"),
     extra: list[Path] = typer.Option(
         None, "--with", help="another study folder to include in the report (repeat): one report over several"
     ),
@@ -102,5 +103,6 @@ def study(
     for f in folders:
         if not load_results(f):
             raise LutnnError(f"{f}: no finished networks (runs/*/result.json); run lutnn study without --report-only")
-    path = write_report(folders, out / "report.md", command=f"lutnn study {spec} --out {out}")
+    cmd = f"lutnn study {spec} --out {out}" + "".join(f" --with {f}" for f in extra or [])
+    path = write_report(folders, report or out / "report.md", command=cmd)
     console.print(f"wrote {path}")

@@ -168,76 +168,77 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
         f"whole-design LUTs {min(r['design_luts'] for r in rs)}–{max(r['design_luts'] for r in rs)}.\n"
     )
     # ---------------------------------------------------------------- Q1
-    out.append("### Q1. Which encodings preserve the input metric, and does that predict accuracy at equal LUTs?\n")
-    t = _encoding_distortion_table(rs)
-    if t:
+    if len(encs) > 1:
+        out.append("### Q1. Which encodings preserve the input metric, and does that predict accuracy at equal LUTs?\n")
+        t = _encoding_distortion_table(rs)
+        if t:
+            out.append(
+                "Every code on the same 4,000 random pairs of test points (d = distance of the raw integer features, H = Hamming distance of the codes):\n"
+            )
+            out.append(t + "\n")
+        rows = []
+        for e in encs:
+            g = [r for r in rs if encoding_name(r["config"]) == e]
+            rows.append(
+                [
+                    e,
+                    len(g),
+                    np.nanmean([_get(r, "measures.distortion.spearman_l1") for r in g]),
+                    np.nanmean([_get(r, "measures.distortion.distortion_q") for r in g]),
+                    np.nanmean([_get(r, "measures.distortion.collision_frac") for r in g]),
+                    np.mean([r["test_acc"] for r in g]),
+                    np.nanmean(_within_arch(rs)[[rs.index(r) for r in g]]),
+                    np.mean([r["design_luts"] for r in g]),
+                    np.mean([r["gap"] for r in g]),
+                ]
+            )
         out.append(
-            "Every code on the same 4,000 random pairs of test points (d = distance of the raw integer features, H = Hamming distance of the codes):\n"
+            "Per encoding over the trained networks (the network's own encoder; learned thresholds after training):\n"
         )
-        out.append(t + "\n")
-    rows = []
-    for e in encs:
-        g = [r for r in rs if encoding_name(r["config"]) == e]
-        rows.append(
-            [
-                e,
-                len(g),
-                np.nanmean([_get(r, "measures.distortion.spearman_l1") for r in g]),
-                np.nanmean([_get(r, "measures.distortion.distortion_q") for r in g]),
-                np.nanmean([_get(r, "measures.distortion.collision_frac") for r in g]),
-                np.mean([r["test_acc"] for r in g]),
-                np.nanmean(_within_arch(rs)[[rs.index(r) for r in g]]),
-                np.mean([r["design_luts"] for r in g]),
-                np.mean([r["gap"] for r in g]),
-            ]
+        out.append(
+            _table(
+                [
+                    "encoding",
+                    "networks",
+                    "Spearman(d_L1,H)",
+                    "distortion q95/q05",
+                    "collisions",
+                    "test acc",
+                    "acc − architecture mean",
+                    "design LUTs",
+                    "gap",
+                ],
+                rows,
+            )
+            + "\n"
         )
-    out.append(
-        "Per encoding over the trained networks (the network's own encoder; learned thresholds after training):\n"
-    )
-    out.append(
-        _table(
-            [
-                "encoding",
-                "networks",
-                "Spearman(d_L1,H)",
-                "distortion q95/q05",
-                "collisions",
-                "test acc",
-                "acc − architecture mean",
-                "design LUTs",
-                "gap",
-            ],
-            rows,
+        pres = np.array([_get(r, "measures.distortion.spearman_l1") for r in rs])
+        wa = _within_arch(rs)
+        s1 = bootstrap_spearman(pres, wa)
+        res = _residual_on_luts(rs)
+        s2 = bootstrap_spearman(pres, res)
+        s3 = bootstrap_spearman(pres, [r["test_acc"] for r in rs])
+        ans["q1_within_arch"] = s1
+        ans["q1_resid_luts"] = s2
+        out.append(
+            f"- metric preservation (Spearman(d_L1, H) of the encoder) vs test accuracy minus the mean of the same architecture "
+            f"(connectivity, K, layers, seed; the core LUT budget is equal): **{_fmt_ci(s1)}**\n"
+            f"- the same vs test accuracy minus a fit on log10(whole-design LUTs): **{_fmt_ci(s2)}**\n"
+            f"- the same vs raw test accuracy: {_fmt_ci(s3)}\n"
         )
-        + "\n"
-    )
-    pres = np.array([_get(r, "measures.distortion.spearman_l1") for r in rs])
-    wa = _within_arch(rs)
-    s1 = bootstrap_spearman(pres, wa)
-    res = _residual_on_luts(rs)
-    s2 = bootstrap_spearman(pres, res)
-    s3 = bootstrap_spearman(pres, [r["test_acc"] for r in rs])
-    ans["q1_within_arch"] = s1
-    ans["q1_resid_luts"] = s2
-    out.append(
-        f"- metric preservation (Spearman(d_L1, H) of the encoder) vs test accuracy minus the mean of the same architecture "
-        f"(connectivity, K, layers, seed; the core LUT budget is equal): **{_fmt_ci(s1)}**\n"
-        f"- the same vs test accuracy minus a fit on log10(whole-design LUTs): **{_fmt_ci(s2)}**\n"
-        f"- the same vs raw test accuracy: {_fmt_ci(s3)}\n"
-    )
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for e in encs:
-        idx = [i for i, r in enumerate(rs) if encoding_name(r["config"]) == e]
-        ax[0].scatter([rs[i]["design_luts"] for i in idx], [rs[i]["test_acc"] for i in idx], s=12, label=e)
-        ax[1].scatter(pres[idx], wa[idx], s=12, label=e)
-    ax[0].set_xscale("log")
-    ax[0].set_xlabel("whole-design LUTs")
-    ax[0].set_ylabel("test accuracy")
-    ax[1].set_xlabel("Spearman(d_L1, Hamming) of the encoder")
-    ax[1].set_ylabel("test acc − architecture mean")
-    ax[0].legend(fontsize=7)
-    f1 = _fig(fig, figdir / f"{prefix}_q1.png")
-    out.append(f"![Q1]({figdir.name}/{f1})\n")
+        fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+        for e in encs:
+            idx = [i for i, r in enumerate(rs) if encoding_name(r["config"]) == e]
+            ax[0].scatter([rs[i]["design_luts"] for i in idx], [rs[i]["test_acc"] for i in idx], s=12, label=e)
+            ax[1].scatter(pres[idx], wa[idx], s=12, label=e)
+        ax[0].set_xscale("log")
+        ax[0].set_xlabel("whole-design LUTs")
+        ax[0].set_ylabel("test accuracy")
+        ax[1].set_xlabel("Spearman(d_L1, Hamming) of the encoder")
+        ax[1].set_ylabel("test acc − architecture mean")
+        ax[0].legend(fontsize=7)
+        f1 = _fig(fig, figdir / f"{prefix}_q1.png")
+        out.append(f"![Q1]({figdir.name}/{f1})\n")
     # ---------------------------------------------------------------- Q2
     out.append("### Q2. Does Hamming smoothness predict the generalisation gap (train − test accuracy)?\n")
     gap = np.array([r["gap"] for r in rs])
@@ -299,62 +300,64 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
     f2 = _fig(fig, figdir / f"{prefix}_q2.png")
     out.append(f"![Q2]({figdir.name}/{f2})\n")
     # ---------------------------------------------------------------- topology
-    out.append("### Topology: learned vs random vs local connectivity\n")
     conns = sorted({str(r["config"].get("model", {}).get("connectivity")) for r in rs})
-    rows = []
-    for c in conns:
-        g = [r for r in rs if str(r["config"].get("model", {}).get("connectivity")) == c]
-        rows.append(
-            [c, len(g)]
-            + [
-                np.nanmean([_get(r, f"measures.topology.{k}") for r in g])
-                for k in ("fanout_cv", "unused_frac", "overlap_ratio", "path_gini", "locality", "rf_pixels")
-            ]
-            + [np.mean([r["test_acc"] for r in g]), np.mean([r["gap"] for r in g])]
+    if len(conns) > 1:
+        out.append("### Topology: learned vs random vs local connectivity\n")
+        conns = sorted({str(r["config"].get("model", {}).get("connectivity")) for r in rs})
+        rows = []
+        for c in conns:
+            g = [r for r in rs if str(r["config"].get("model", {}).get("connectivity")) == c]
+            rows.append(
+                [c, len(g)]
+                + [
+                    np.nanmean([_get(r, f"measures.topology.{k}") for r in g])
+                    for k in ("fanout_cv", "unused_frac", "overlap_ratio", "path_gini", "locality", "rf_pixels")
+                ]
+                + [np.mean([r["test_acc"] for r in g]), np.mean([r["gap"] for r in g])]
+            )
+        out.append(
+            _table(
+                [
+                    "connectivity",
+                    "networks",
+                    "fan-out CV",
+                    "unused inputs",
+                    "overlap / random",
+                    "path Gini",
+                    "locality",
+                    "pixels per output",
+                    "test acc",
+                    "gap",
+                ],
+                rows,
+            )
+            + "\n"
         )
-    out.append(
-        _table(
-            [
-                "connectivity",
-                "networks",
-                "fan-out CV",
-                "unused inputs",
-                "overlap / random",
-                "path Gini",
-                "locality",
-                "pixels per output",
-                "test acc",
-                "gap",
-            ],
-            rows,
+        rows = []
+        wc = _within(rs, "model.connectivity")
+        for k in ("fanout_cv", "unused_frac", "overlap_ratio", "path_gini", "locality", "rf_pixels"):
+            v = [_get(r, f"measures.topology.{k}") for r in rs]
+            sa, sg = bootstrap_spearman(v, wc), bootstrap_spearman(v, gap)
+            rows.append(
+                [
+                    k,
+                    f"{sa['rho']:+.2f} [{sa['lo']:+.2f}, {sa['hi']:+.2f}]",
+                    f"{sg['rho']:+.2f} [{sg['lo']:+.2f}, {sg['hi']:+.2f}]",
+                    sa["n"],
+                ]
+            )
+        out.append(
+            _table(
+                [
+                    "topology measure",
+                    "Spearman vs acc − mean of the same encoding/K/layers/seed",
+                    "Spearman vs gap",
+                    "networks",
+                ],
+                rows,
+            )
+            + "\n"
         )
-        + "\n"
-    )
-    rows = []
-    wc = _within(rs, "model.connectivity")
-    for k in ("fanout_cv", "unused_frac", "overlap_ratio", "path_gini", "locality", "rf_pixels"):
-        v = [_get(r, f"measures.topology.{k}") for r in rs]
-        sa, sg = bootstrap_spearman(v, wc), bootstrap_spearman(v, gap)
-        rows.append(
-            [
-                k,
-                f"{sa['rho']:+.2f} [{sa['lo']:+.2f}, {sa['hi']:+.2f}]",
-                f"{sg['rho']:+.2f} [{sg['lo']:+.2f}, {sg['hi']:+.2f}]",
-                sa["n"],
-            ]
-        )
-    out.append(
-        _table(
-            [
-                "topology measure",
-                "Spearman vs acc − mean of the same encoding/K/layers/seed",
-                "Spearman vs gap",
-                "networks",
-            ],
-            rows,
-        )
-        + "\n"
-    )
     # ---------------------------------------------------------------- Q3 (choosing by it)
     out.append("### Q3. Choosing by the measures\n")
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -428,10 +431,11 @@ def write_report(
     path = Path(path)
     figdir = path.parent / (path.stem + "_figures")
     figdir.mkdir(parents=True, exist_ok=True)
-    by_ds: dict[str, list[dict]] = defaultdict(list)
+    by_ds: dict[str, list[dict]] = {}
     for f in folders:
-        for r in load_results(f):
-            by_ds[r["dataset"]].append(r)
+        rs = load_results(f)
+        if rs:
+            by_ds[f"{rs[0]['dataset']} ({Path(f).name})"] = rs
     parts = [
         "# LUT networks: topology × node function × encoding, measured\n",
         f"Regenerate: `{command}` (resumable; `--report-only` rewrites this file from finished networks).\n",
@@ -440,7 +444,7 @@ def write_report(
     ]
     if intro:
         parts.append(intro + "\n")
-    for name in sorted(by_ds):
-        text, _ = _section(name, by_ds[name], figdir, name.lower().replace(" ", "_"))
+    for name, rs in by_ds.items():
+        text, _ = _section(name, rs, figdir, Path(name.split(" (")[1].rstrip(")")).name.replace(" ", "_"))
         parts.append(text)
     return atomic_write(path, "\n".join(parts))
