@@ -221,6 +221,9 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
         ans["q1_within_arch"] = s1
         ans["q1_resid_luts"] = s2
         out.append(
+            f"Metric preservation is a property of the encoder, so the {len(rs)} networks carry only "
+            f"{len({round(float(p), 3) for p in pres if np.isfinite(p)})} distinct values of it ({len(encs)} encodings; learned "
+            "thresholds move a little per network): the correlations below rank encodings more than networks.\n\n"
             f"- metric preservation (Spearman(d_L1, H) of the encoder) vs test accuracy minus the mean of the same architecture "
             f"(connectivity, K, layers, seed; the core LUT budget is equal): **{_fmt_ci(s1)}**\n"
             f"- the same vs test accuracy minus a fit on log10(whole-design LUTs): **{_fmt_ci(s2)}**\n"
