@@ -229,7 +229,7 @@ def measure_netlist(
     rates = parse_flip_rates(flip_rates)
     n = nl.n_inputs
     exact = n <= MAX_EXACT_INPUTS
-    if not exact and (not isinstance(samples, (int, np.integer)) or samples < 2):
+    if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 2:
         raise LutnnError(f"--samples {samples!r} must be an integer >= 2 (Monte Carlo needs a spread)")
     n_samples = (1 << n) if exact else int(samples)
     total_words = -(-n_samples // 64)
