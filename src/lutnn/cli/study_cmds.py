@@ -87,6 +87,7 @@ def study(
     out: Path = typer.Option(..., "--out", "-o", help="study folder (resumable: finished networks are kept)"),
     report_only: bool = typer.Option(False, "--report-only", help="write the report from finished networks only"),
     limit: int | None = typer.Option(None, "--limit", help="train at most this many new networks this time"),
+    intro: Path | None = typer.Option(None, "--intro", help="markdown to put under the report's title (a summary)"),
     report: Path | None = typer.Option(None, "--report", help="where to write the report (default OUT/report.md)"),
     extra: list[Path] = typer.Option(
         None, "--with", help="another study folder to include in the report (repeat): one report over several"
@@ -104,5 +105,13 @@ def study(
         if not load_results(f):
             raise LutnnError(f"{f}: no finished networks (runs/*/result.json); run lutnn study without --report-only")
     cmd = f"lutnn study {spec} --out {out}" + "".join(f" --with {f}" for f in extra or [])
-    path = write_report(folders, report or out / "report.md", command=cmd)
+    if intro is not None:
+        from lutnn.fileio import check_readable
+
+        check_readable(intro, "intro markdown")
+        cmd += f" --intro {intro}"
+    if report is not None:
+        cmd += f" --report {report}"
+    text = intro.read_text() if intro is not None else ""
+    path = write_report(folders, report or out / "report.md", command=cmd, intro=text)
     console.print(f"wrote {path}")

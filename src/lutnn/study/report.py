@@ -35,6 +35,15 @@ def encoding_name(cfg: dict) -> str:
     return s + ("+learn" if e.get("learn") else "")
 
 
+def _ci(s: dict) -> str:
+    """``+0.12 [-0.05, +0.30]``, or ``n/a`` where the correlation is undefined (a constant side, too few networks)."""
+    if not math.isfinite(s["rho"]):
+        return "n/a"
+    if not math.isfinite(s["lo"]):
+        return f"{s['rho']:+.2f}"
+    return f"{s['rho']:+.2f} [{s['lo']:+.2f}, {s['hi']:+.2f}]"
+
+
 def _fmt_ci(s: dict) -> str:
     if not math.isfinite(s["rho"]):
         return f"Spearman n/a (n = {s['n']})"
@@ -272,9 +281,9 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
         rows.append(
             [
                 label,
-                f"{sg['rho']:+.2f} [{sg['lo']:+.2f}, {sg['hi']:+.2f}]",
-                f"{sw['rho']:+.2f} [{sw['lo']:+.2f}, {sw['hi']:+.2f}]",
-                f"{st['rho']:+.2f}",
+                _ci(sg),
+                _ci(sw),
+                _ci({**st, "lo": math.nan}),
                 sg["n"],
             ]
         )
@@ -344,8 +353,8 @@ def _section(name: str, rs: list[dict], figdir: Path, prefix: str) -> tuple[str,
             rows.append(
                 [
                     k,
-                    f"{sa['rho']:+.2f} [{sa['lo']:+.2f}, {sa['hi']:+.2f}]",
-                    f"{sg['rho']:+.2f} [{sg['lo']:+.2f}, {sg['hi']:+.2f}]",
+                    _ci(sa),
+                    _ci(sg),
                     sa["n"],
                 ]
             )
