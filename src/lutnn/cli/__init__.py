@@ -20,6 +20,7 @@ from lutnn.cli import (
     compile_cmds,  # noqa: F401  qat, compile, draw
     netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
     predict_cmds,  # noqa: F401  predict
+    study_cmds,  # noqa: F401  measure, study
     train_cmds,  # noqa: F401  train, demo
 )
 from lutnn.cli.app import app, console, err_console
