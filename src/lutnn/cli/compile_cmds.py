@@ -17,6 +17,7 @@ from lutnn.quantnet.config import load_quant_config, quant_dataset
 
 __all__ = ["compile_cmd", "draw_cmd", "qat"]
 
+
 def _qat_augment(kind: object, n_features: int, config: Path):
     """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
     from lutnn.quantnet.qat import shift_augment
@@ -94,6 +95,28 @@ def _test_codes(im, data_cfg: dict | None, samples: int) -> tuple[np.ndarray, np
     return np.random.default_rng(0).integers(lo, hi, size=(samples, im.n_features)), None, None
 
 
+def _onnx_inputs(model: Path, input_grid: str | None, config: Path | None, samples: int):
+    """Import a QONNX model; vectors to verify on (its input grid, and the config's test set) and the judge."""
+    from lutnn.quantnet.qonnx import load_qonnx
+
+    with console.status(f"importing {model.name} (qonnx cleanup; thresholds from the executor)"):
+        qm = load_qonnx(model, input_grid=input_grid)
+    for note in qm.notes:
+        console.print(f"[dim]{note}[/dim]")
+    sets = {"grid": qm.grid(samples)}
+    labels = x_float = None
+    if config:
+        _, _, xte, yte, _, _ = quant_dataset(load_quant_config(config)["data"])
+        sets["data"], labels, x_float = xte, yte, xte
+    with console.status(f"running the QONNX executor on {sum(len(v) for v in sets.values()):,} vectors"):
+        codes = qm.codes(sets["data"] if config else sets["grid"])
+
+    def judge(nl):
+        return {name: qm.check(nl, x) for name, x in sets.items()}
+
+    return qm, codes, labels, x_float, judge
+
+
 @app.command("compile")
 def compile_cmd(
     model: Path = typer.Argument(..., help="quantized model: .pt (lutnn qat), .json (integer model) or .onnx (QONNX)"),
@@ -114,16 +137,29 @@ def compile_cmd(
     decompose: bool = typer.Option(
         True, help="tt route: Curtis-decompose wide neurons before ABC (--no-decompose: Shannon split only)"
     ),
+    input_grid: str = typer.Option(
+        None, help="ONNX without an input quantizer: its input grid (bipolar, binary, int8, uint8, int16:2^-10)"
+    ),
 ) -> None:
-    """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy."""
+    """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy.
+
+    An ``.onnx`` (QONNX) model is judged by QONNX's executor: the circuit must pick the executor's class on
+    ``--samples`` vectors of the model's input grid (and on the ``--config`` test set).
+    """
     from lutnn.quantnet.arith import compile_and_report
     from lutnn.quantnet.neurons import as_integer_model
 
-    m = _load_model(model)
-    im = as_integer_model(m)
-    data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data") or getattr(m, "data_config", None)
-    codes, labels, x_float = _test_codes(im, data_cfg, samples)
-    with console.status(f"compiling {model.name} ({route} route)"):
+    judge = None
+    if model.suffix == ".onnx":
+        m, codes, labels, x_float, judge = _onnx_inputs(model, input_grid, config, samples)
+        im = m.im
+    else:
+        m = _load_model(model)
+        im = as_integer_model(m)
+        cfg_data = load_quant_config(config)["data"] if config else None
+        data_cfg = cfg_data or im.meta.get("data") or getattr(m, "data_config", None)
+        codes, labels, x_float = _test_codes(im, data_cfg, samples)
+    with console.status(f"compiling {model.name} ({route} route)") as status:
         res = compile_and_report(
             im,
             codes,
@@ -136,6 +172,8 @@ def compile_cmd(
             fmax=fmax,
             out=out,
             decompose=decompose,
+            progress=lambda stage: status.update(f"{model.name}: {stage}"),
+            judge=judge,
         )
     import torch
 
@@ -161,9 +199,20 @@ def compile_cmd(
         ("ECP5 Fmax MHz", res.get("xilinx", {}).get("ecp5_fmax_mhz", "-")),
         ("time (s)", res["total_s"]),
     ]
+    for key, what in (("judge_compiled", "compiled"), ("judge_lut", "K-LUT-mapped")):
+        for src, r in res.get(key, {}).items():
+            rows.append(
+                (f"{what} circuit vs QONNX executor ({src})",
+                 f"{r['circuit_disagreements']} of {r['vectors']} (ties {r['circuit_disagreements_ties']})")
+            )  # fmt: skip
     for a, b in rows:
         t.add_row(a, str(b))
     console.print(t)
+    genuine = [r["circuit_disagreements_genuine"] for key in ("judge_compiled", "judge_lut")
+               for r in res.get(key, {}).values()]  # fmt: skip
+    if any(genuine):
+        raise LutnnError(f"{model.name}: the circuit disagrees with the QONNX executor on {max(genuine)} vectors "
+                         "beyond float32 ties; please report this model")  # fmt: skip
     if out:
         console.print(f"wrote {out} ({'K-LUT-mapped' if synth else 'as compiled, not synthesised'})")
     if report:
