@@ -259,3 +259,21 @@ def test_input_grid_for_models_without_an_input_quantizer(tmp_path):
     qm = load_qonnx(p, input_grid="bipolar")
     r = qm.check(compile_neurons(qm.im, limit=12), n=1000)
     assert r["model_disagreements"] == r["circuit_disagreements"] == r["off_grid_vectors"] == 0, r
+
+
+def test_cli_compile_judges_the_circuit_by_the_executor(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from lutnn.cli import app
+
+    p = _model(tmp_path / "m.onnx", extra_op="Relu")
+    rep = tmp_path / "r.json"
+    r = CliRunner().invoke(app, ["compile", str(p), "--no-synth", "--samples", "500", "--report", str(rep)])
+    assert r.exit_code == 0, r.output
+    assert "vs QONNX executor (grid)" in r.output
+    judged = json.loads(rep.read_text())["judge_compiled"]["grid"]
+    assert judged["vectors"] == 500 and judged["circuit_disagreements"] == 0
+    r = CliRunner().invoke(app, ["compile", str(p), "--no-synth", "--input-grid", "int99"])
+    assert r.exit_code != 0 and "input grid 'int99'" in str(r.exception)
