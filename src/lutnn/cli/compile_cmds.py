@@ -120,7 +120,11 @@ def _onnx_inputs(model: Path, input_grid: str | None, config: Path | None, sampl
 @app.command("compile")
 def compile_cmd(
     model: Path = typer.Argument(..., help="quantized model: .pt (lutnn qat), .json (integer model) or .onnx (QONNX)"),
-    route: str = typer.Option("tt", help="tt (truth tables of sparse neurons) or arith (CSD datapath, any neuron)"),
+    route: str = typer.Option(
+        "auto",
+        help="tt (truth tables of sparse neurons), datapath (CSD adders built directly, any neuron), arith (the "
+        "datapath through Yosys) or auto (tt when every neuron fits --limit, else datapath)",
+    ),
     limit: int = typer.Option(12, help="truth-table route: most address bits (fan-in x bits) per neuron"),
     k: int = typer.Option(6, "--lut", "-k", help="LUT size of the K-LUT mapping"),
     config: Path = typer.Option(None, help="config whose [data] gives the test set to verify on (else random codes)"),
@@ -159,6 +163,14 @@ def compile_cmd(
         cfg_data = load_quant_config(config)["data"] if config else None
         data_cfg = cfg_data or im.meta.get("data") or getattr(m, "data_config", None)
         codes, labels, x_float = _test_codes(im, data_cfg, samples)
+    if route == "auto":
+        from lutnn.quantnet.neurons import _check_limit
+
+        try:
+            _check_limit(im, limit)
+            route = "tt"
+        except LutnnError:
+            route = "datapath"
     with console.status(f"compiling {model.name} ({route} route)") as status:
         res = compile_and_report(
             im,

@@ -438,8 +438,14 @@ def compile_and_report(
         res["tt_max_arity"] = nl.max_arity
     elif route == "arith":
         nl = compile_arith(im, flow="gates", name=name)
+    elif route == "datapath":
+        from lutnn.quantnet.datapath import compile_datapath
+
+        nl = compile_datapath(im, name=name)
     else:
-        raise LutnnError(f"unknown route {route!r}; use 'tt' (truth tables) or 'arith' (datapath)")
+        raise LutnnError(
+            f"unknown route {route!r}; use 'tt' (truth tables), 'datapath' (adders built directly) or 'arith' (Yosys)"
+        )
     res["compile_s"] = round(time.time() - t0, 2)
     say(f"verifying {nl.n_nodes:,} nodes on {len(codes):,} vectors")
     chk = count_disagreements(im, nl, codes)
