@@ -106,7 +106,13 @@ def _onnx_inputs(model: Path, input_grid: str | None, config: Path | None, sampl
     sets = {"grid": qm.grid(samples)}
     labels = x_float = None
     if config:
-        _, _, xte, yte, _, _ = quant_dataset(load_quant_config(config)["data"])
+        import tomllib
+
+        try:
+            data = tomllib.loads(config.read_text())["data"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError) as e:
+            raise LutnnError(f"{config}: needs a readable TOML [data] table ({type(e).__name__}: {e})") from None
+        _, _, xte, yte, _, _ = quant_dataset(data)
         sets["data"], labels, x_float = xte, yte, xte
     with console.status(f"running the QONNX executor on {sum(len(v) for v in sets.values()):,} vectors"):
         codes = qm.codes(sets["data"] if config else sets["grid"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lutnn.errors import LutnnError
 
-__all__ = ["tfc"]
+__all__ = ["ZOO", "fetch_zoo_model", "tfc"]
 
 
 def tfc(path: str | Path, weight_bits: int = 1, act_bits: int = 1, hidden=(64, 64, 64), seed: int = 0) -> Path:
@@ -94,3 +94,39 @@ def tfc(path: str | Path, weight_bits: int = 1, act_bits: int = 1, hidden=(64, 6
     net.eval()
     export_qonnx(net, torch.rand(1, 1, 28, 28), export_path=str(path), dynamo=False)
     return Path(path)
+
+
+ZOO_URL = "https://github.com/fastmachinelearning/qonnx_model_zoo/raw/main/models/"
+ZOO = {  # name -> (path in the zoo repository, --input-grid needed)
+    "TFC_1W1A": ("MNIST/Brevitas_FINN_TFC/TFC/TFC_1W1A.onnx", None),
+    "TFC_1W2A": ("MNIST/Brevitas_FINN_TFC/TFC/TFC_1W2A.onnx", None),
+    "TFC_2W2A": ("MNIST/Brevitas_FINN_TFC/TFC/TFC_2W2A.onnx", None),
+    "unsw_nb15-mlp-w2a2": ("UNSW_NB15/unsw_nb15_mlp_w2a2/unsw_nb15-mlp-w2a2.onnx", "bipolar"),
+    "kwsmlp_w3a3": ("GSCV2/kwsmlp_w3a3/kwsmlp_w3a3.onnx", None),
+    "qkeras_jettagging": ("JetTagging/QKeras_hls4ml_3layer/qkeras_jettagging.onnx", "int16:2^-10"),
+}
+
+
+def fetch_zoo_model(name: str, dest: str | Path = ".", timeout: float = 30) -> Path:
+    """Download one QONNX model-zoo MLP (see :data:`ZOO`) into ``dest``; a clear error when offline."""
+    import urllib.error
+    import urllib.request
+
+    from lutnn.fileio import atomic_write
+
+    if name not in ZOO:
+        raise LutnnError(f"unknown zoo model {name!r}; known: {', '.join(ZOO)}")
+    url = ZOO_URL + ZOO[name][0]
+    out = Path(dest) / Path(ZOO[name][0]).name
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            data = r.read()
+    except (urllib.error.URLError, OSError) as e:
+        raise LutnnError(
+            f"could not download {url} ({type(e).__name__}: {e}); offline? fetch it elsewhere and copy it to {out}, "
+            "or build the same layout locally with lutnn.quantnet.zoo.tfc()"
+        ) from None
+    if data[:4] == b"vers":  # a Git LFS pointer instead of the model
+        raise LutnnError(f"{url} is a Git LFS pointer, not the model; download it from the GitHub web page")
+    atomic_write(out, data)
+    return out
