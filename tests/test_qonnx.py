@@ -277,3 +277,33 @@ def test_cli_compile_judges_the_circuit_by_the_executor(tmp_path):
     assert judged["vectors"] == 500 and judged["circuit_disagreements"] == 0
     r = CliRunner().invoke(app, ["compile", str(p), "--no-synth", "--input-grid", "int99"])
     assert r.exit_code != 0 and "input grid 'int99'" in str(r.exception)
+
+
+def test_multithreshold_activation(tmp_path):
+    """FINN's MultiThreshold as the hidden activation (count of thresholds passed, scaled and biased)."""
+    rng = np.random.default_rng(3)
+    nodes, inits = [], []
+    n, i = _quant("x", "xq", 0.5, 3, 1, name="qin")
+    nodes.append(n)
+    inits += i
+    n, i = _quant("w1", "w1q", 0.25, 3, 1, name="qw1")
+    nodes.append(n)
+    inits += [*i, _const("w1", rng.normal(size=(5, 3)))]
+    nodes.append(helper.make_node("MatMul", ["xq", "w1q"], ["h"], name="fc1"))
+    inits.append(_const("thr", np.sort(rng.normal(size=(3, 3)), axis=1)))
+    nodes.append(helper.make_node("MultiThreshold", ["h", "thr"], ["ht"], domain=QD, name="mt",
+                                  out_scale=0.5, out_bias=-0.5, out_dtype="INT2"))  # fmt: skip
+    n, i = _quant("w2", "w2q", 0.125, 4, 1, name="qw2")
+    nodes.append(n)
+    inits += [*i, _const("w2", rng.normal(size=(3, 4)))]
+    nodes.append(helper.make_node("MatMul", ["ht", "w2q"], ["y"], name="fc2"))
+    g = helper.make_graph(
+        nodes, "mt", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], initializer=inits,
+    )  # fmt: skip
+    p = tmp_path / "mt.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QD, 1)]), str(p))
+    qm = load_qonnx(p)
+    assert qm.im.layers[0].out_bits == 2 and not qm.im.layers[0].out_signed
+    r = qm.check(compile_neurons(qm.im, limit=15), n=2000)
+    assert r["model_disagreements"] == r["circuit_disagreements"] == 0, r
