@@ -151,7 +151,11 @@ class QonnxModel:
             from lutnn.quantnet.neurons import input_values
             from lutnn.sim import simulate_buses
 
-            got["circuit"] = simulate_buses(nl, input_values(self.im, codes))["class"]
+            _, sg = self.im.score_format()
+            names = [b.name for b in nl.outputs]
+            sim = simulate_buses(nl, input_values(self.im, codes), signed={n_: sg and n_ != "class" for n_ in names})
+            got["circuit"] = sim["class"]
+            circ_scores = np.stack([sim[f"score{c}"] for c in range(scores.shape[1])], axis=1)
         for who, cls in got.items():
             bad = cls != cls_ref
             res[f"{who}_disagreements"] = int(bad.sum())
@@ -159,7 +163,10 @@ class QonnxModel:
             res[f"{who}_disagreements_ties"] = int((bad & tie).sum())
             res[f"{who}_disagreements_genuine"] = int((bad & ~tie).sum())
         if self.out_fmt is not None and self.im.layers[-1].thresholds is not None:
-            res["model_score_disagreements"] = int((_codes_of(ref, self.out_fmt) != scores).any(axis=1).sum())
+            ref_codes = _codes_of(ref, self.out_fmt)
+            res["model_score_disagreements"] = int((ref_codes != scores).any(axis=1).sum())
+            if nl is not None:
+                res["circuit_score_disagreements"] = int((ref_codes != circ_scores).any(axis=1).sum())
         if self.grid_quant is not None:
             f = self.in_fmt
             on = f.scale * (f.mult * codes + f.off) == np.asarray(xs, np.float64).reshape(len(xs), -1)
