@@ -1,7 +1,8 @@
 """Import QONNX models (Brevitas, QKeras via qonnx, FINN) into lutnn's exact integer model, judged by QONNX's executor.
 
-The graph is first normalised with the ``qonnx`` package's own passes (:func:`qonnx.util.cleanup.cleanup_model`:
-shape inference, constant folding, unique names; ``FoldTransposeIntoQuantInit``). Then it is read as
+The graph is first normalised with the ``qonnx`` package's own passes (those of
+:func:`qonnx.util.cleanup.cleanup_model` but its renaming ones: shape inference, constant folding,
+``FoldTransposeIntoQuantInit``...). Then it is read as
 
     preprocessing -> input quantizer -> [linear -> elementwise tail -> activation quantizer]* -> linear -> tail
 
@@ -379,6 +380,8 @@ def _tail(p, m, start: str, allowed: set[str]) -> tuple[list, str]:
         n = cons[0]
         if n.op_type in _QUANT_OPS or n.op_type in ("MatMul", "Gemm"):
             break
+        if n.op_type == "Div" and n.input[0] != cur:
+            raise FormatError(p, f"{_desc(n)}: a constant divided by the activations is not monotone; only x / c folds")
         if n.op_type not in allowed:
             raise FormatError(p, f"{_desc(n)}: op {n.op_type} is not supported between a linear layer and its "
                                  f"quantizer (supported: {', '.join(sorted(allowed))})")  # fmt: skip
