@@ -10,6 +10,8 @@ bits are folded while building, so shifted terms cost nothing. The result is wha
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lutnn.netlist import Netlist, NetlistBuilder
@@ -140,6 +142,19 @@ def _codes_from_flags(dp: _DP, flags: list[int], base: int, ow: int) -> list[int
     return dp.sext(dp.add_const(cnt, base)[0], ow)[:ow]
 
 
+def _shift_add(dp: _DP, terms: list[tuple[tuple, int]]) -> tuple:
+    """``sum c * x`` over ``(x, c)`` pairs as CSD shift-adds: positive and negative trees, one subtraction."""
+    pos, neg = [], []
+    for x, c in terms:
+        for k, d in _csd(c):
+            t = ([_Z] * k + x[0], x[1] << k, x[2] << k)
+            (pos if d > 0 else neg).append(t)
+    p, n = dp.sum(pos), dp.sum(neg)
+    if n is None:
+        return p if p is not None else ([_Z], 0, 0)
+    return dp.add(p if p is not None else ([_Z], 0, 0), n, sub=True)
+
+
 def compile_datapath(im: IntegerMLP, name: str = "qnn", argmax: bool = True) -> Netlist:
     """Exact netlist (3-input adder LUTs; up to 6 for output codes) of the integer model's datapath; inputs ``x{i}``, ``score{c}``, ``class``."""
     b = NetlistBuilder(name, k=6)
@@ -153,21 +168,13 @@ def compile_datapath(im: IntegerMLP, name: str = "qnn", argmax: bool = True) -> 
     for L in im.layers:
         nxt = []
         for o in range(L.n_out):
-            pos, neg = [], []
-            for j in L.inputs_of(o):
-                x = cur[j]
-                for k, d in _csd(int(L.weight[o, j])):
-                    t = ([_Z] * k + x[0], x[1] << k, x[2] << k)
-                    (pos if d > 0 else neg).append(t)
-            p, n = dp.sum(pos), dp.sum(neg)
-            if p is None and n is None:
-                acc = ([_Z], 0, 0)
-            elif n is None:
-                acc = p
-            elif p is None:
-                acc = dp.add(([_Z], 0, 0), n, sub=True)
-            else:
-                acc = dp.add(p, n, sub=True)
+            idx = L.inputs_of(o)
+            w = [int(L.weight[o, j]) for j in idx]
+            g = math.gcd(*w) if w else 1
+            # a common factor (exact per-class score scales) multiplies the sum once, not every weight
+            acc = _shift_add(dp, [(cur[j], wj // g) for j, wj in zip(idx, w, strict=True)])
+            if g > 1:
+                acc = _shift_add(dp, [(acc, g)])
             if L.thresholds is not None:
                 ow = int(L.out_bits or 1)
                 qmin, qmax = code_range(ow, L.out_signed)
