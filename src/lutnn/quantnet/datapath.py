@@ -10,6 +10,7 @@ bits are folded while building, so shifted terms cost nothing. The result is wha
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -35,6 +36,17 @@ class _DP:
 
     def __init__(self, b: NetlistBuilder) -> None:
         self.b = b
+        self._fanins: list[list[int]] = []  # LUTs not yet handed to the builder (one add_luts call: fast)
+        self._tables: list[int] = []
+        self._arity: list[int] = []
+        self._base = -1
+
+    def flush(self) -> None:
+        """Hand the pending LUTs to the builder (before any direct builder call)."""
+        if self._tables:
+            self.b.add_luts(np.array(self._fanins, dtype=np.int64), np.array(self._tables, dtype=np.uint64),
+                            arity=np.array(self._arity))  # fmt: skip
+        self._fanins, self._tables, self._arity, self._base = [], [], [], -1
 
     def lut(self, ins: list[int], table: int) -> int:
         ins = list(ins)
@@ -55,7 +67,12 @@ class _DP:
             return _O if table & 1 else _Z
         if n == 1 and table == 0b10:
             return ins[0]
-        return self.b.add_lut(ins, table)
+        if self._base < 0:
+            self._base = self.b.n_signals
+        self._fanins.append(ins + [-1] * (6 - n))
+        self._tables.append(table)
+        self._arity.append(n)
+        return self._base + len(self._tables) - 1
 
     def sig(self, x: int) -> int:
         return self.b.const(1 if x == _O else 0) if x < 0 else x
@@ -104,6 +121,7 @@ def _const_bits(v: int, w: int) -> list[int]:
     return [_O if (v >> k) & 1 else _Z for k in range(w)]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _cofactor(table: int, n: int, j: int, v: int) -> int:
     out = 0
     for a in range(1 << (n - 1)):
@@ -187,6 +205,7 @@ def compile_datapath(im: IntegerMLP, name: str = "qnn", argmax: bool = True) -> 
                 bias = int(L.bias[o]) if L.bias is not None else 0
                 nxt.append(dp.add_const(acc, bias) if bias else acc)
         cur = nxt
+    dp.flush()
     scores = []
     for c, s in enumerate(cur):
         bits = dp.sext(s[0], sw)[:sw]
