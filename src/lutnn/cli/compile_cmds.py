@@ -147,6 +147,7 @@ def compile_cmd(
     decompose: bool = typer.Option(
         True, help="tt route: Curtis-decompose wide neurons before ABC (--no-decompose: Shannon split only)"
     ),
+    timeout: float = typer.Option(1800, help="seconds per Yosys/ABC run before it is stopped with an error"),
     input_grid: str = typer.Option(
         None, help="ONNX without an input quantizer: its input grid (bipolar, binary, int8, uint8, int16:2^-10)"
     ),
@@ -192,6 +193,7 @@ def compile_cmd(
             decompose=decompose,
             progress=lambda stage: status.update(f"{model.name}: {stage}"),
             judge=judge,
+            timeout=timeout,
         )
     import torch
 

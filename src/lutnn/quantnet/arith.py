@@ -410,6 +410,7 @@ def compile_and_report(
     decompose: bool = True,
     progress: Callable[[str], None] | None = None,
     judge: Callable[[Netlist], dict] | None = None,
+    timeout: float | None = 1800,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -423,7 +424,8 @@ def compile_and_report(
     before ABC (else Shannon only); ABC without SAT sweeping maps that form as well or better and
     much faster (digits sparse 4-bit: 1,018 vs 1,066 LUT6, 10 vs 12 s). ``progress(stage)`` is told each stage
     as it starts; ``judge(netlist)`` (e.g. a QONNX executor check) runs on the compiled and on the mapped
-    netlist, its results under ``res["judge_compiled"]`` / ``res["judge_lut"]``.
+    netlist, its results under ``res["judge_compiled"]`` / ``res["judge_lut"]``. ``timeout``: seconds per Yosys/ABC
+    run (a run over it stops with an error saying so).
     """
     from lutnn.quantnet.neurons import as_integer_model, compile_neurons, count_disagreements
 
@@ -437,7 +439,7 @@ def compile_and_report(
         res["tt_nodes"] = nl.n_nodes
         res["tt_max_arity"] = nl.max_arity
     elif route == "arith":
-        nl = compile_arith(im, flow="gates", name=name)
+        nl = compile_arith(im, flow="gates", name=name, timeout=timeout)
     elif route == "datapath":
         from lutnn.quantnet.datapath import compile_datapath
 
@@ -461,8 +463,8 @@ def compile_and_report(
             res["split_nodes"] = nl.n_nodes
             res["split_disagreements"] = count_disagreements(im, nl, codes)
         if gates or route == "arith":
-            say("Yosys/ABC: 2-input gates")
-            g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
+            say(f"Yosys/ABC: 2-input gates ({nl.n_nodes:,} nodes; large netlists take minutes)")
+            g = nl if route == "arith" else synth_netlist(nl, flow="gates", timeout=timeout).netlist
             res["gates"] = int((g.arity == 2).sum())
             res["inverters"] = int((g.arity == 1).sum())
             res["gate_depth"] = g.depth()
@@ -473,7 +475,7 @@ def compile_and_report(
         if fraig is None:
             fraig = route == "tt" and not decompose
         say(f"Yosys/ABC: {k}-LUT mapping")
-        lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig)
+        lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig, timeout=timeout)
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()
@@ -492,7 +494,7 @@ def compile_and_report(
             res["xilinx"] = {"skipped": f"{lut.count} LUTs > xilinx_max_luts={xilinx_max_luts}"}
         elif xilinx:
             say(f"Yosys synth_xilinx on {lut.count:,} LUTs")
-            res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
+            res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax, timeout=timeout)
         nl = lut.netlist
     res["total_s"] = round(time.time() - t0, 1)
     bad = [v for v in (res.get("compiled_score_disagreements"), res.get("compiled_class_disagreements")) if v]
