@@ -99,10 +99,42 @@ def _test_codes(im, data_cfg: dict | None, samples: int) -> tuple[np.ndarray, np
     return np.random.default_rng(0).integers(lo, hi, size=(samples, im.n_features)), None, None
 
 
+def _onnx_inputs(model: Path, input_grid: str | None, config: Path | None, samples: int):
+    """Import a QONNX model; vectors to verify on (its input grid, and the config's test set) and the judge."""
+    from lutnn.quantnet.qonnx import load_qonnx
+
+    with console.status(f"importing {model.name} (qonnx cleanup; thresholds from the executor)"):
+        qm = load_qonnx(model, input_grid=input_grid)
+    for note in qm.notes:
+        console.print(f"[dim]{note}[/dim]")
+    sets = {"grid": qm.grid(samples)}
+    labels = x_float = None
+    if config:
+        import tomllib
+
+        try:
+            data = tomllib.loads(config.read_text())["data"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError) as e:
+            raise LutnnError(f"{config}: needs a readable TOML [data] table ({type(e).__name__}: {e})") from None
+        _, _, xte, yte, _, _ = quant_dataset(data)
+        sets["data"], labels, x_float = xte, yte, xte
+    with console.status(f"running the QONNX executor on {sum(len(v) for v in sets.values()):,} vectors"):
+        codes = qm.codes(sets["data"] if config else sets["grid"])
+
+    def judge(nl):
+        return {name: qm.check(nl, x) for name, x in sets.items()}
+
+    return qm, codes, labels, x_float, judge
+
+
 @app.command("compile")
 def compile_cmd(
     model: Path = typer.Argument(..., help="quantized model: .pt (lutnn qat), .json (integer model) or .onnx (QONNX)"),
-    route: str = typer.Option("tt", help="tt (truth tables of sparse neurons) or arith (CSD datapath, any neuron)"),
+    route: str = typer.Option(
+        "auto",
+        help="tt (truth tables of sparse neurons), datapath (CSD adders built directly, any neuron), arith (the "
+        "datapath through Yosys) or auto (tt when every neuron fits --limit, else datapath)",
+    ),
     limit: int = typer.Option(12, help="truth-table route: most address bits (fan-in x bits) per neuron"),
     k: int = typer.Option(6, "--lut", "-k", help="LUT size of the K-LUT mapping"),
     config: Path = typer.Option(None, help="config whose [data] gives the test set to verify on (else random codes)"),
@@ -120,18 +152,40 @@ def compile_cmd(
     decompose: bool = typer.Option(
         True, help="tt route: Curtis-decompose wide neurons before ABC (--no-decompose: Shannon split only)"
     ),
+    timeout: float = typer.Option(1800, help="seconds per Yosys/ABC run before it is stopped with an error"),
+    input_grid: str = typer.Option(
+        None, help="ONNX without an input quantizer: its input grid (bipolar, binary, int8, uint8, int16:2^-10)"
+    ),
 ) -> None:
-    """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy."""
+    """Compile a quantized network into an exact circuit and report gates, LUTs, depth and accuracy.
+
+    An ``.onnx`` (QONNX) model is judged by QONNX's executor: the circuit must pick the executor's class on
+    ``--samples`` vectors of the model's input grid (and on the ``--config`` test set).
+    """
     from lutnn.quantnet.arith import compile_and_report
     from lutnn.quantnet.neurons import as_integer_model
 
-    m = _load_model(model)
-    im = as_integer_model(m)
-    data_cfg = load_quant_config(config)["data"] if config else im.meta.get("data") or getattr(m, "data_config", None)
-    codes, labels, x_float = _test_codes(im, data_cfg, samples)
+    judge = None
+    if model.suffix == ".onnx":
+        m, codes, labels, x_float, judge = _onnx_inputs(model, input_grid, config, samples)
+        im = m.im
+    else:
+        m = _load_model(model)
+        im = as_integer_model(m)
+        cfg_data = load_quant_config(config)["data"] if config else None
+        data_cfg = cfg_data or im.meta.get("data") or getattr(m, "data_config", None)
+        codes, labels, x_float = _test_codes(im, data_cfg, samples)
+    if route == "auto":
+        from lutnn.quantnet.neurons import _check_limit
+
+        try:
+            _check_limit(im, limit)
+            route = "tt"
+        except LutnnError:
+            route = "datapath"
     from lutnn.progress import reporting
 
-    with reporting(console):  # a bar per stage (compile, check, Yosys/ABC) on a terminal, lines elsewhere
+    with reporting(console):  # a bar per stage (compile, checks, Yosys/ABC) on a terminal, lines elsewhere
         res = compile_and_report(
             im,
             codes,
@@ -144,6 +198,8 @@ def compile_cmd(
             fmax=fmax,
             out=out,
             decompose=decompose,
+            judge=judge,
+            timeout=timeout,
         )
     import torch
 
@@ -169,9 +225,20 @@ def compile_cmd(
         ("ECP5 Fmax MHz", res.get("xilinx", {}).get("ecp5_fmax_mhz", "-")),
         ("time (s)", res["total_s"]),
     ]
+    for key, what in (("judge_compiled", "compiled"), ("judge_lut", "K-LUT-mapped")):
+        for src, r in res.get(key, {}).items():
+            rows.append(
+                (f"{what} circuit vs QONNX executor ({src})",
+                 f"{r['circuit_disagreements']} of {r['vectors']} (ties {r['circuit_disagreements_ties']})")
+            )  # fmt: skip
     for a, b in rows:
         t.add_row(a, str(b))
     console.print(t)
+    genuine = [r["circuit_disagreements_genuine"] for key in ("judge_compiled", "judge_lut")
+               for r in res.get(key, {}).values()]  # fmt: skip
+    if any(genuine):
+        raise LutnnError(f"{model.name}: the circuit disagrees with the QONNX executor on {max(genuine)} vectors "
+                         "beyond float32 ties; please report this model")  # fmt: skip
     if out:
         console.print(f"wrote {out} ({'K-LUT-mapped' if synth else 'as compiled, not synthesised'})")
     if report:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -409,6 +410,9 @@ def compile_and_report(
     xilinx_max_luts: int | None = None,
     fraig: bool | None = None,
     decompose: bool = True,
+    progress: Callable[[str], None] | None = None,
+    judge: Callable[[Netlist], dict] | None = None,
+    timeout: float | None = 1800,
 ) -> dict:
     """Compile by ``route`` ("tt" or "arith"), verify on ``codes``, synthesise and collect the figures.
 
@@ -420,36 +424,54 @@ def compile_and_report(
     sweeping in the K-LUT mapping (default: on only for a Shannon-split "tt" netlist; see
     :func:`synth_netlist`). ``decompose``: the "tt" route narrows wide neurons by Curtis decomposition
     before ABC (else Shannon only); ABC without SAT sweeping maps that form as well or better and
-    much faster (digits sparse 4-bit: 1,018 vs 1,066 LUT6, 10 vs 12 s).
+    much faster (digits sparse 4-bit: 1,018 vs 1,066 LUT6, 10 vs 12 s). ``progress(stage)`` is told each stage
+    as it starts; ``judge(netlist)`` (e.g. a QONNX executor check) runs on the compiled and on the mapped
+    netlist, its results under ``res["judge_compiled"]`` / ``res["judge_lut"]``. ``timeout``: seconds per Yosys/ABC
+    run (a run over it stops with an error saying so).
     """
     from lutnn.quantnet.neurons import as_integer_model, compile_neurons, count_disagreements
 
     im = as_integer_model(model)
     res: dict = {"route": route, "name": name}
+    say = progress or (lambda _stage: None)
     t0 = time.time()
+    say(f"compiling ({route} route)")
     if route == "tt":
         nl = compile_neurons(im, limit=limit, name=name)
         res["tt_nodes"] = nl.n_nodes
         res["tt_max_arity"] = nl.max_arity
     elif route == "arith":
         with stage(f"datapath of {name}"):
-            nl = compile_arith(im, flow="gates", name=name)
+            nl = compile_arith(im, flow="gates", name=name, timeout=timeout)
+    elif route == "datapath":
+        from lutnn.quantnet.datapath import compile_datapath
+
+        with stage(f"datapath of {name} (LUTs built directly)"):
+            nl = compile_datapath(im, name=name)
     else:
-        raise LutnnError(f"unknown route {route!r}; use 'tt' (truth tables) or 'arith' (datapath)")
+        raise LutnnError(
+            f"unknown route {route!r}; use 'tt' (truth tables), 'datapath' (adders built directly) or 'arith' (Yosys)"
+        )
     res["compile_s"] = round(time.time() - t0, 2)
+    say(f"verifying {nl.n_nodes:,} nodes on {len(codes):,} vectors")
     with stage(f"circuit vs integer model on {len(codes)} inputs"):
         chk = count_disagreements(im, nl, codes)
+    if judge is not None:
+        with stage("circuit vs the QONNX executor"):
+            res["judge_compiled"] = judge(nl)
     res.update({f"compiled_{k_}": v for k_, v in chk.items()})
     if labels is not None:
         res["int_acc"] = float((im.predict(codes) == np.asarray(labels)).mean())
     if synth:
         if route == "tt":  # wide truth tables split into 6-input LUTs + muxes before Yosys/ABC
+            say("splitting wide truth tables")
             nl = compile_neurons(im, limit=limit, name=name, max_lut=6, decompose=decompose)
             res["split_nodes"] = nl.n_nodes
             res["split_disagreements"] = count_disagreements(im, nl, codes)
         if gates or route == "arith":
+            say(f"Yosys/ABC: 2-input gates ({nl.n_nodes:,} nodes; large netlists take minutes)")
             with stage("Yosys/ABC: 2-input gates"):
-                g = nl if route == "arith" else synth_netlist(nl, flow="gates").netlist
+                g = nl if route == "arith" else synth_netlist(nl, flow="gates", timeout=timeout).netlist
             res["gates"] = int((g.arity == 2).sum())
             res["inverters"] = int((g.arity == 1).sum())
             res["gate_depth"] = g.depth()
@@ -459,14 +481,17 @@ def compile_and_report(
         t1 = time.time()
         if fraig is None:
             fraig = route == "tt" and not decompose
+        say(f"Yosys/ABC: {k}-LUT mapping")
         with stage(f"Yosys/ABC: {k}-LUT mapping ({nl.n_nodes} nodes)"):
-            lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig)
+            lut = synth_netlist(nl, flow="lut", k=k, fraig=fraig, timeout=timeout)
         res["lut_k"] = k
         res["luts"] = lut.count
         res["lut_depth"] = lut.netlist.depth()
         res["lut_map_s"] = round(time.time() - t1, 1)
         lchk = count_disagreements(im, lut.netlist, codes)
         res["lut_disagreements"] = lchk
+        if judge is not None:
+            res["judge_lut"] = judge(lut.netlist)
         if labels is not None:
             from lutnn.quantnet.neurons import input_values
             from lutnn.sim import simulate_buses
@@ -476,8 +501,9 @@ def compile_and_report(
         if xilinx and xilinx_max_luts is not None and lut.count > xilinx_max_luts:
             res["xilinx"] = {"skipped": f"{lut.count} LUTs > xilinx_max_luts={xilinx_max_luts}"}
         elif xilinx:
+            say(f"Yosys synth_xilinx on {lut.count:,} LUTs")
             with stage(f"Yosys synth_xilinx ({lut.count} LUTs)"):
-                res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax)
+                res["xilinx"] = xilinx_counts(lut.netlist, fmax=fmax, timeout=timeout)
         nl = lut.netlist
     res["total_s"] = round(time.time() - t0, 1)
     bad = [v for v in (res.get("compiled_score_disagreements"), res.get("compiled_class_disagreements")) if v]
