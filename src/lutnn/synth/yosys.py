@@ -38,6 +38,8 @@ from lutnn.tools.yosys import (
     clean_yosys_blif,
     parse_stat_json,
     run_yosys,
+    yosys_engine,
+    yosys_tool,
     yosys_version,
 )
 
@@ -272,7 +274,7 @@ def synthesize(
         raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
     if flow == "lut" and not 2 <= k <= 16:
         raise LutnnError(f"LUT size K={k} is out of range: ABC maps to 2..16-input LUTs (try --lut 6)")
-    require_tool("yosys")
+    yosys_engine()  # raises ToolNotFoundError when no Yosys is installed
     vendor = flow in ("xilinx", "ice40", "ecp5")
     want_pnr = fmax and flow in _PNR and have_tool(_PNR[flow][0])
     core = nl.copy()

@@ -71,7 +71,11 @@ def require_tool(name: str) -> str:
 
 
 def have_tool(name: str) -> bool:
-    """True when :func:`require_tool` would succeed."""
+    """True when :func:`require_tool` would succeed (for ``yosys``: when any Yosys engine, pyosys included, is installed)."""
+    if name == "yosys":
+        from lutnn.tools.yosys import have_yosys
+
+        return have_yosys()
     try:
         require_tool(name)
         return True
