@@ -41,7 +41,7 @@ def test_native_run_maps_with_abc_and_keeps_log(tmp_path, monkeypatch):
 def test_native_failure_raises_with_log_tail(tmp_path, monkeypatch):
     monkeypatch.delenv("LUTNN_YOSYS_ENGINE", raising=False)
     (tmp_path / "bad.v").write_text("module t(input a, output y); assign y = a &; endmodule\n")
-    with pytest.raises(ToolError, match="syntax error|failed"):
+    with pytest.raises(ToolError, match=r"syntax error|failed"):
         run_yosys("read_verilog bad.v", tmp_path)
     assert (tmp_path / "yosys.log").read_text().strip()
 

@@ -31,7 +31,7 @@ from lutnn.formats.blif import format_blif, parse_blif
 from lutnn.formats.names import verilog_ident
 from lutnn.netlist import Netlist
 from lutnn.synth.report import SynthReport
-from lutnn.tools import have_tool, require_tool, run_tool
+from lutnn.tools import have_tool, run_tool
 from lutnn.tools.yosys import (
     ABC_NOFRAIG_SCRIPTS,
     abc_command,
@@ -39,7 +39,6 @@ from lutnn.tools.yosys import (
     parse_stat_json,
     run_yosys,
     yosys_engine,
-    yosys_tool,
     yosys_version,
 )
 
