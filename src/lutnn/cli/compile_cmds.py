@@ -17,7 +17,6 @@ from lutnn.quantnet.config import load_quant_config, quant_dataset
 
 __all__ = ["compile_cmd", "draw_cmd", "qat"]
 
-
 def _qat_augment(kind: object, n_features: int, config: Path):
     """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
     from lutnn.quantnet.qat import shift_augment

@@ -275,3 +275,5 @@ def _parallel(work: int) -> bool:
 
 def _kernels(work: int) -> tuple:
     return _KERNELS[_parallel(work)]
+
+
