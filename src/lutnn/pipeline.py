@@ -63,6 +63,7 @@ def run_pipeline(
         synth_scope=e.synth_scope,
         fmax=e.fmax,
         pipeline=e.pipeline or None,
+        design_flow=e.design_flow,
         verilog=e.verilog,
         hdl_sim=e.hdl_sim if e.verilog else None,
         hdl_vectors=e.hdl_vectors,
@@ -87,6 +88,7 @@ def export_run(
     verilog: bool = True,
     fmax: bool = True,
     pipeline: int | None = None,
+    design_flow: str = "premapped",
     hdl_sim: str | None = "icarus",
     hdl_vectors: int = 1000,
     name: str = "lutnn_top",
@@ -99,7 +101,9 @@ def export_run(
     (disagreements must be 0); ``design.v`` is run in an HDL simulator on ``hdl_vectors``
     test samples and compared with the netlist; Yosys gives the LUT6 count of the core and of the
     whole design in one run with its per-part breakdown (:func:`lutnn.synth.design.synthesize_design`),
-    and ``timing`` (LUT depth, FFs, latency, Fmax from nextpnr-ecp5 when ``fmax``).
+    and ``timing`` (LUT depth, FFs, latency, Fmax from nextpnr-ecp5 when ``fmax``); ``design_flow``
+    picks the flow of both (``premapped``: lutnn's LUT6 mapping kept and optimised by Yosys; ``synth``
+    then only applies to ``synth_scope="parts"``).
     ``synth_scope="parts"`` synthesises encoder, core and head one by one instead and reports the
     sum as ``luts.parts_upper_bound`` only (never as ``design_lut6``). ``pipeline=R`` also writes
     ``design_pipelined.v`` (a register stage every R LUT levels), checked cycle-accurately in the
@@ -186,7 +190,8 @@ def export_run(
         from lutnn.synth.design import synthesize_design
 
         t = time.perf_counter()
-        rep_core = synthesize(core, flow=synth, k=6).report
+        core_flow = design_flow if synth_scope == "whole" else synth
+        rep_core = synthesize(core, flow=core_flow, k=6).report
         timings["synth_core_s"] = time.perf_counter() - t
         report["luts"].update({"core_lut6": int(rep_core.lut_count), "tool": rep_core.engine})
         t = time.perf_counter()

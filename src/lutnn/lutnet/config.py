@@ -94,6 +94,9 @@ class ExportConfig:
     synth_scope: str = (
         "whole"  # whole: encoder+core+head in one run (parts attributed); parts: one by one (upper bound)
     )
+    design_flow: str = (
+        "premapped"  # flow for core and whole design: premapped (lutnn's LUT6 mapping kept) | xilinx | lut
+    )
     fmax: bool = True  # Fmax from synth_ecp5 + nextpnr-ecp5 place and route (ECP5 LUT4 fabric)
     pipeline: int = 0  # >0: also export design_pipelined.v with a register stage every R LUT levels
     hdl_sim: str | bool | None = (
@@ -216,6 +219,8 @@ class RunConfig:
                 f"{source}: export.synth_scope={x.synth_scope!r} must be 'whole' (the whole design in one run) "
                 "or 'parts' (encoder, core and head synthesised one by one: an upper bound)"
             )
+        if x.design_flow not in ("premapped", "xilinx", "lut"):
+            raise LutnnError(f"{source}: export.design_flow={x.design_flow!r} must be premapped, xilinx or lut")
         if not isinstance(x.pipeline, int) or x.pipeline < 0:
             raise LutnnError(
                 f"{source}: export.pipeline={x.pipeline!r} must be 0 (none) or R >= 1 LUT levels per stage"

@@ -29,6 +29,13 @@ __all__ = ["DesignSynthesis", "attribute_parts", "lut_depth", "synthesize_design
 FMAX_MAX_LUTS = 40000
 
 
+FLOW_LABELS = {
+    "premapped": "lutnn LUT6 mapping kept; Yosys opt_merge, opt_lut, techmap to Xilinx LUT1-6",
+    "xilinx": "synth_xilinx -flatten -noiopad (abc9)",
+    "lut": "synth -flatten; abc -lut 6",
+}
+
+
 @dataclass
 class DesignSynthesis:
     """The ``luts`` and ``timing`` sections of a run's report, plus the underlying synthesis reports."""
@@ -134,7 +141,7 @@ _LUT_TYPE = re.compile(r"^(LUT\d|\$lut|SB_LUT4)$")
 def synthesize_design(
     nl: Netlist,
     *,
-    flow: str = "xilinx",
+    flow: str = "premapped",
     parts: tuple[Netlist, np.ndarray, list[str]] | None = None,
     fmax: bool = True,
     pipeline: int | None = None,
@@ -163,7 +170,7 @@ def synthesize_design(
         "muxf": {t: n for t, n in rep.cells_by_type.items() if t.startswith("MUXF")},
         "carry": {t: n for t, n in rep.cells_by_type.items() if "CARRY" in t or t == "CCU2C"},
         "tool": tool,
-        "flow": {"xilinx": "synth_xilinx -flatten -noiopad", "lut": "synth -flatten; abc -lut 6"}.get(flow, flow),
+        "flow": FLOW_LABELS.get(flow, flow),
         "scope": "whole",
         "runtime_s": round(rep.runtime_s, 2),
     }

@@ -45,7 +45,17 @@ from lutnn.tools.yosys import (
 
 __all__ = ["FLOWS", "SynthResult", "cells_blif_to_names", "synthesize", "yosys_version"]
 
-FLOWS = ("lut", "gates", "aig", "xilinx", "ice40", "ecp5")
+FLOWS = ("lut", "gates", "aig", "xilinx", "premapped", "ice40", "ecp5")
+#: the ``premapped`` flow: lutnn's own LUT6 mapping kept, optimised by Yosys at the LUT level (shared
+#: LUTs merged, inputs a table ignores dropped, LUT pairs that fit one LUT combined) and written as
+#: Xilinx LUT1..LUT6 cells. On trained LUT6 networks it beats re-mapping with ABC (docs/hardware.md).
+PREMAPPED_SCRIPT = [
+    "opt_merge",
+    "opt_lut",
+    "opt_clean -purge",
+    "techmap -D LUT_WIDTH=6 -map +/xilinx/lut_map.v",
+    "opt_clean -purge",
+]
 GATE_CELLS = frozenset(
     "$_AND_ $_NAND_ $_OR_ $_NOR_ $_XOR_ $_XNOR_ $_ANDNOT_ $_ORNOT_ $_MUX_ $_NMUX_ $_AOI3_ $_OAI3_ $_AOI4_ $_OAI4_".split()
 )
@@ -172,6 +182,8 @@ def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
         return [f"synth -flatten -top {top}", "aigmap", "opt_clean -purge"]
     if flow == "xilinx":
         return [f"synth_xilinx -flatten -noiopad -top {top}"]
+    if flow == "premapped":
+        return list(PREMAPPED_SCRIPT)
     if flow == "ice40":
         return [f"synth_ice40 -top {top}"]
     if flow == "ecp5":
@@ -285,7 +297,11 @@ def synthesize(
     if flow == "lut" and not 2 <= k <= 16:
         raise LutnnError(f"LUT size K={k} is out of range: ABC maps to 2..16-input LUTs (try --lut 6)")
     yosys_engine()  # raises ToolNotFoundError when no Yosys is installed
-    vendor = flow in ("xilinx", "ice40", "ecp5")
+    vendor = flow in ("xilinx", "premapped", "ice40", "ecp5")
+    if flow == "premapped" and nl.max_arity > 6:
+        raise LutnnError(
+            f"{nl.name} has {nl.max_arity}-input nodes; the premapped flow keeps lutnn's mapping and needs <= 6 (use xilinx)"
+        )
     want_pnr = fmax and flow in _PNR and have_tool(_PNR[flow][0])
     core = nl.copy()
     core.name = _CORE
@@ -331,7 +347,7 @@ def synthesize(
             tool="yosys",
             version=yosys_version(),
             engine=yosys_tool(),
-            k=k if flow == "lut" else {"xilinx": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
+            k=k if flow == "lut" else {"xilinx": 6, "premapped": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
             runtime_s=runtime,
             input_nodes=nl.n_nodes,
             cells_by_type=cells,
