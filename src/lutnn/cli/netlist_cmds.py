@@ -79,12 +79,18 @@ def synth(
     file: Path = typer.Argument(..., help="netlist to synthesize"),
     lut: int = typer.Option(6, "--lut", "-k", help="LUT size K for the lut flow (2..16)"),
     flow: list[str] = typer.Option(
-        ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, ice40, ecp5 (repeat for several)"
+        ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, premapped, ice40, ecp5 (repeat for several)"
     ),
     report: Path | None = typer.Option(None, "--report", "-r", help="write the report(s) as JSON"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write the mapped netlist (first flow)"),
     timeout: float | None = typer.Option(None, help="seconds per tool run"),
     no_fmax: bool = typer.Option(False, "--no-fmax", help="skip nextpnr place-and-route (ice40/ecp5)"),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="whole-design hardware figures (luts.*, timing.*: LUT6, depth, FFs, latency, Fmax)"
+    ),
+    pipeline: int | None = typer.Option(
+        None, "--pipeline", "-p", help="with --json: register stage every R LUT levels"
+    ),
     latches: str = _LATCHES,
     top: str | None = _TOP,
 ) -> None:
@@ -98,6 +104,20 @@ def synth(
     if output is not None:
         format_of(output)  # fail on an unknown extension before the long run
     nl = read_cli_netlist(file, top, latches)
+    if json_out is not None:
+        from lutnn.synth.design import synthesize_design
+
+        dflow = flow[0] if flow[0] in ("premapped", "xilinx", "lut") else "premapped"
+        with console.status(f"whole-design synthesis ({dflow}) of {nl.name}, Fmax on ECP5 …"):
+            ds = synthesize_design(nl, flow=dflow, fmax=not no_fmax, pipeline=pipeline, timeout=timeout)
+        if pipeline:
+            from lutnn.synth.pipeline import pipeline_registers
+
+            ds.timing["ff"] = pipeline_registers(nl, pipeline)
+        console.print(ds.report.table())
+        console.print(f"timing: {ds.timing}")
+        _write_json(json_out, {"luts": ds.luts, "timing": ds.timing})
+        return
     reports = []
     for i, f in enumerate(flow):
         with console.status(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes) …"):
