@@ -66,3 +66,20 @@ def test_premapped_flow_is_equivalent_and_never_larger():
     res = synthesize(nl, "premapped", fmax=False)
     assert res.netlist is not None and res.report.lut_count <= nl.n_nodes
     assert check_equivalence(nl, res.netlist, method="exhaustive").equivalent
+
+
+@needs_yosys
+def test_buffers_and_inverters_in_the_mapped_design():
+    """Output aliases are not LUT levels; an inverter is read back (Xilinx INV) and counted as a LUT1."""
+    b = NetlistBuilder("aliases", k=6)
+    x = b.add_input("x", 6)
+    a = b.add_lut(list(x[:3]), 0b10010110)
+    c = b.add_lut([a, x[3]], 0b0110)
+    n = b.add_lut([x[4]], 0b01)
+    b.add_output("y", [c, c, x[5], a, n])
+    nl = b.build()
+    res = synthesize(nl, "premapped", fmax=False)
+    assert res.netlist is not None and res.report.luts_by_size == {1: 1, 2: 1, 3: 1}
+    assert check_equivalence(nl, res.netlist, method="exhaustive").equivalent
+    ds = synthesize_design(nl, fmax=False)
+    assert ds.timing["depth_lut"] == nl.depth() == 2 and ds.luts["design_lut6"] == 3

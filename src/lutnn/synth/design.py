@@ -135,7 +135,7 @@ def lut_depth(nl: Netlist, is_lut: np.ndarray) -> int:
     return int(lv[nl.output_signals].max()) if nl.n_outputs else 0
 
 
-_LUT_TYPE = re.compile(r"^(LUT\d|\$lut|SB_LUT4)$")
+_LUT_TYPE = re.compile(r"^(LUT\d|\$lut|SB_LUT4|INV)$")
 
 
 def synthesize_design(
@@ -180,9 +180,11 @@ def synthesize_design(
     if mapped is not None:
         types = res.cell_types or {}
         names = mapped.signal_names
+        # LUT cells (vendor cell types; ``.names`` nodes of plain flows) — not buffers, wide muxes or constants
+        plain = (mapped.arity > 1) | ((mapped.arity == 1) & (mapped.tables[:, 0] & 3 != 2))
         is_lut = np.array(
             [
-                bool(_LUT_TYPE.match(types.get(names.get(mapped.n_inputs + i, ""), "$lut")))
+                bool(_LUT_TYPE.match(types[nm])) if (nm := names.get(mapped.n_inputs + i)) in types else bool(plain[i])
                 for i in range(mapped.n_nodes)
             ],
             dtype=bool,

@@ -92,6 +92,7 @@ _FIXED_CELLS: dict[str, tuple[list[str], str, int]] = {
     "PFUMX": (["BLUT", "ALUT", "C0"], "Z", _MUX),
     "L6MUX21": (["D0", "D1", "SD"], "Z", _MUX),
     "SB_CARRY": (["I0", "I1", "CI"], "CO", _MAJ),
+    "INV": (["I"], "O", 0b01),  # Xilinx inverter (a LUT1 in the fabric; counted as one)
     "IBUF": (["I"], "O", 0b10),
     "OBUF": (["I"], "O", 0b10),
     "BUFG": (["I"], "O", 0b10),
@@ -394,6 +395,9 @@ def _fill_counts(report: SynthReport, cells: dict[str, int]) -> None:
         elif m:
             report.lut_count += n
             by_size[int(m.group(1))] = by_size.get(int(m.group(1)), 0) + n
+        elif typ == "INV":
+            report.lut_count += n
+            by_size[1] = by_size.get(1, 0) + n
         elif typ in ("SB_LUT4", "LUT4"):
             report.lut_count += n
             by_size[4] = by_size.get(4, 0) + n
