@@ -208,7 +208,7 @@ def export_run(
             )
             timings["synth_design_s"] = time.perf_counter() - t
         else:
-            ds = synthesize_design(nl, flow=synth, parts=design_parts(model, name), fmax=fmax, pipeline=pipeline)
+            ds = synthesize_design(nl, flow=design_flow, parts=design_parts(model, name), fmax=fmax, pipeline=pipeline)
             report["luts"].update(ds.luts)
             report["luts"]["synth_report"] = ds.report.as_dict()
             report["timing"] = ds.timing
