@@ -77,3 +77,54 @@ def test_timeout_kills_the_child(tmp_path, monkeypatch):
             stray.append(pid)
     assert not stray, f"Yosys children still running after the time-out: {stray}"
     assert (tmp_path / "yosys.log").exists()
+
+
+@needs_pyosys
+def test_child_and_abc_die_with_their_parent(tmp_path):
+    """A lutnn process killed with SIGKILL mid-synthesis leaves no Yosys or ABC process behind."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "m.v").write_text("module m(input [23:0] a, b, output [47:0] y); assign y = a * b; endmodule\n")
+    code = (
+        "from lutnn.tools.yosys import run_yosys; "
+        f"run_yosys('read_verilog m.v\\nsynth -top m\\nabc -lut 6\\nabc -lut 6', {str(tmp_path)!r})"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    deadline = time.time() + 60
+    group: set[int] = set()
+    while time.time() < deadline and not group:
+        time.sleep(0.5)
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    stat = open(f"/proc/{p}/stat").read().split(")")[-1].split()
+                except OSError:
+                    continue
+                if int(stat[1]) == parent.pid:  # ppid: the pyosys child; its pgid is its pid
+                    group.add(int(p))
+    assert group, "no Yosys child started"
+    pgid = next(iter(group))
+
+    def in_group() -> list[tuple[int, bytes]]:
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    stat = open(f"/proc/{p}/stat").read().split(")")[-1].split()
+                    cmd = open(f"/proc/{p}/cmdline", "rb").read()
+                except OSError:
+                    continue
+                if int(stat[3]) == pgid and stat[0] != "Z":
+                    out.append((int(p), cmd))
+        return out
+
+    while time.time() < deadline + 120 and not any(b"yosys-abc" in c for _, c in in_group()):
+        time.sleep(0.3)  # wait until ABC runs: it must die too
+    assert any(b"yosys-abc" in c for _, c in in_group()), "ABC never started"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    time.sleep(2.5)
+    left = in_group()
+    assert not left, f"processes left after lutnn died: {left}"

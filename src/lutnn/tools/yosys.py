@@ -48,11 +48,24 @@ ABC_FLOWS = ("lut", "gates", "aig")
 #: the child-process program that runs a Yosys script file through pyosys (native libyosys + yosys-abc);
 #: its log goes to stdout, which the parent sends to ``yosys.log``
 _PYOSYS_CHILD = """
-import ctypes, os, signal, sys
+import ctypes, os, signal, sys, time
+lutnn_pid = os.getppid()
 try:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with lutnn
 except Exception:
     pass
+me = os.getpid()
+if os.fork() == 0:
+    # watchdog: when lutnn or this Yosys process is gone, kill the process group (ABC included)
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(lutnn_pid, 0)
+            alive = os.getppid() == me
+        except ProcessLookupError:
+            alive = False
+        if not alive:
+            os.killpg(0, signal.SIGKILL)
 from pyosys import libyosys as ys
 abc = getattr(sys, "_pyosys_abc", None)
 if abc is None or not os.access(abc, os.X_OK):
@@ -132,21 +145,13 @@ def yosys_tool() -> str:
     return f"yosys {yosys_version().split(' (')[0]} ({label})"
 
 
-def _pdeathsig() -> None:  # pragma: no cover - runs in the forked child before exec
-    import ctypes
-    import signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except Exception:
-        pass
-
-
 def _run_child(argv: list[str], wd: Path, log: Path, timeout: float | None, what: str) -> int:
     """Run ``argv`` in ``wd`` in its own process group, stdout+stderr appended to ``log``.
 
     On time-out (or when lutnn is interrupted) the whole group is killed (Yosys and its ABC
-    children); the child also dies with lutnn (``PR_SET_PDEATHSIG``). Returns the exit status.
+    children); the pyosys child also dies with lutnn (it sets ``PR_SET_PDEATHSIG`` first thing —
+    no ``preexec_fn``, unsafe in lutnn's multi-threaded process — and forks a watchdog that kills
+    its process group, ABC included, once lutnn or the child is gone). Returns the exit status.
     """
     import subprocess
 
@@ -157,8 +162,7 @@ def _run_child(argv: list[str], wd: Path, log: Path, timeout: float | None, what
             stdin=subprocess.DEVNULL,
             stdout=fh,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_pdeathsig if sys.platform.startswith("linux") else None,
+            start_new_session=True,  # its own process group: killed whole (ABC included)
         )
         try:
             return proc.wait(timeout=timeout)
