@@ -37,7 +37,11 @@ from lutnn.synth import FLOWS, synthesize, yosys_version
 from lutnn.verify import check_equivalence
 
 ROOT = Path(__file__).resolve().parent
-EPFL = ROOT.parents[1] / "shared" / "circuits" / "epfl"
+# ../shared beside the checkout (or beside the folder of worktrees)
+EPFL = next(
+    (p / "shared" / "circuits" / "epfl" for p in ROOT.parents[1:3] if (p / "shared" / "circuits" / "epfl").is_dir()),
+    ROOT.parents[1] / "shared" / "circuits" / "epfl",
+)
 console = Console(width=150)
 
 
