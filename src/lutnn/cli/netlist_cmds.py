@@ -80,7 +80,7 @@ def synth(
     file: Path = typer.Argument(..., help="netlist to synthesize"),
     lut: int = typer.Option(6, "--lut", "-k", help="LUT size K for the lut flow (2..16)"),
     flow: list[str] = typer.Option(
-        ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, ice40, ecp5 (repeat for several)"
+        ["lut"], "--flow", "-f", help="lut, gates, aig, xilinx, premapped, ice40, ecp5 (repeat for several)"
     ),
     report: Path | None = typer.Option(None, "--report", "-r", help="write the report(s) as JSON", callback=parent_dir),
     output: Path | None = typer.Option(
@@ -88,6 +88,12 @@ def synth(
     ),
     timeout: float | None = typer.Option(None, help="seconds per tool run"),
     no_fmax: bool = typer.Option(False, "--no-fmax", help="skip nextpnr place-and-route (ice40/ecp5)"),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="whole-design hardware figures (luts.*, timing.*: LUT6, depth, FFs, latency, Fmax)"
+    ),
+    pipeline: int | None = typer.Option(
+        None, "--pipeline", "-p", help="with --json: register stage every R LUT levels"
+    ),
     latches: str = _LATCHES,
     top: str | None = _TOP,
 ) -> None:
@@ -101,6 +107,20 @@ def synth(
     if output is not None:
         format_of(output)  # fail on an unknown extension before the long run
     nl = read_cli_netlist(file, top, latches)
+    if json_out is not None:
+        from lutnn.synth.design import synthesize_design
+
+        dflow = flow[0] if flow[0] in ("premapped", "xilinx", "lut") else "premapped"
+        with console.status(f"whole-design synthesis ({dflow}) of {nl.name}, Fmax on ECP5 …"):
+            ds = synthesize_design(nl, flow=dflow, fmax=not no_fmax, pipeline=pipeline, timeout=timeout)
+        if pipeline:
+            from lutnn.synth.pipeline import pipeline_registers
+
+            ds.timing["ff"] = pipeline_registers(nl, pipeline)
+        console.print(ds.report.table())
+        console.print(f"timing: {ds.timing}")
+        _write_json(json_out, {"luts": ds.luts, "timing": ds.timing})
+        return
     reports = []
     for i, f in enumerate(flow):
         with reporting(console), stage(f"Yosys {f} flow on {nl.name} ({nl.n_nodes} nodes)"):
@@ -181,8 +201,17 @@ def verify(
     latches: str = _LATCHES,
     top: str | None = _TOP,
 ) -> None:
-    """Check that A and B compute the same function; on a mismatch print an input that tells them apart."""
+    """Check that A and B compute the same function; on a mismatch print an input that tells them apart.
+
+    A registered (pipelined) Verilog B is checked against A by :mod:`lutnn.verify.pipeline`:
+    balanced pipeline, SAT without registers, cycle-accurate Icarus run with the latency offset.
+    """
     from lutnn.verify import check_equivalence, check_simulation
+    from lutnn.verify.pipeline import has_registers
+
+    if b.suffix.lower() in (".v", ".sv") and has_registers(b):
+        _verify_pipelined(read_cli_netlist(a, None, latches), b, top, timeout, json_out)
+        return
 
     na, nb = read_cli_netlist(a, top, latches), read_cli_netlist(b, top, latches)
     with reporting(console), stage(f"checking {a} ≡ {b} ({method})"):
@@ -216,6 +245,26 @@ def verify(
         out["hdl_simulation"] = sv.as_dict()
     _write_json(json_out, out)
     if not v.equivalent or (hdl and not out.get("hdl_simulation", {"ok": True})["ok"]):
+        raise typer.Exit(1)
+
+
+def _verify_pipelined(ref: Netlist, b: Path, top: str | None, timeout: float | None, json_out: Path | None) -> None:
+    from lutnn.verify.pipeline import verify_pipelined
+
+    with console.status(f"checking pipelined {b.name} against {ref.name} …"):
+        pv = verify_pipelined(b, ref, top=top, timeout=timeout)
+    if pv.ok:
+        console.print(
+            f"[bold green]EQUIVALENT[/] {b} is {ref.name} pipelined: balanced ({pv.registers} registers, latency "
+            f"{pv.latency} cycles), SAT-equivalent without registers, Icarus matches on {pv.vectors} vectors "
+            f"{pv.latency} cycles later ({pv.runtime_s:.1f} s)"
+        )
+    else:
+        console.print(f"[bold red]NOT EQUIVALENT[/] {b} (pipelined) vs {ref.name}:")
+        for p in pv.problems:
+            console.print(f"  - {p}")
+    _write_json(json_out, pv.as_dict())
+    if not pv.ok:
         raise typer.Exit(1)
 
 

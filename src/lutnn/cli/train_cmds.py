@@ -46,12 +46,24 @@ def _summary(rep: dict, out: Path) -> None:
             f"{tm.get('verilog_s', 0) + tm.get('hdl_sim_s', 0):.1f} s",
         )
     if luts.get("design_lut6") is not None:
-        d = luts.get("design_depth_synth")
+        timing = rep.get("timing") or {}
+        d = timing.get("depth_lut")
+        parts = luts.get("design_lut6_parts") or {}
         tab.add_row(
             f"synthesis ({luts['tool']})",
-            f"whole {luts['design_lut6']} LUT6, core {luts['core_lut6']} LUT6" + (f", depth {d}" if d else ""),
+            f"whole {luts['design_lut6']} LUT6"
+            + (" (" + " + ".join(f"{k} {v}" for k, v in parts.items()) + ")" if parts else "")
+            + (f", depth {d}" if d else ""),
             f"{tm.get('synth_design_s', 0) + tm.get('synth_core_s', 0):.1f} s",
         )
+        if timing.get("latency_cycles") or timing.get("fmax_mhz"):
+            fm = timing.get("fmax_mhz")
+            tab.add_row(
+                "timing",
+                (f"Fmax {fm} MHz ({timing.get('fmax_device')}), " if fm else "")
+                + f"latency {timing['latency_cycles']} cycles, {timing['ff']} FFs",
+                "",
+            )
     tab.add_row("[bold]total", "", f"[bold]{sum(v for v in tm.values()):.1f} s")
     console.print(tab)
     files = ["checkpoint.pt", *(rep["files"][k] for k in ("netlist", "core", "verilog") if k in rep["files"])]

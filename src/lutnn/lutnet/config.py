@@ -92,7 +92,14 @@ class TrainConfig:
 class ExportConfig:
     verilog: bool = True  # write design.v
     synth: str | bool | None = "xilinx"  # Yosys flow for the LUT6 report (xilinx | lut); false to skip
-    synth_scope: str = "design"  # design: core and whole design; parts: encoder, core, head one by one (big designs)
+    synth_scope: str = (
+        "whole"  # whole: encoder+core+head in one run (parts attributed); parts: one by one (upper bound)
+    )
+    design_flow: str = (
+        "premapped"  # flow for core and whole design: premapped (lutnn's LUT6 mapping kept) | xilinx | lut
+    )
+    fmax: bool = True  # Fmax from synth_ecp5 + nextpnr-ecp5 place and route (ECP5 LUT4 fabric)
+    pipeline: int = 0  # >0: also export design_pipelined.v with a register stage every R LUT levels
     hdl_sim: str | bool | None = (
         "icarus"  # simulator checking design.v against the netlist (icarus | verilator); false to skip
     )
@@ -189,7 +196,8 @@ _CHOICES: dict[str, dict[str, tuple]] = {
     },
     "export": {
         "synth": ("xilinx", "lut", "ice40", "ecp5", None),
-        "synth_scope": ("design", "parts"),
+        "synth_scope": ("whole", "parts"),
+        "design_flow": ("premapped", "xilinx", "lut"),
         "hdl_sim": ("icarus", "verilator", None),
     },
 }
@@ -225,7 +233,10 @@ _RANGES: dict[str, dict[str, tuple]] = {
         "distill": (0.0, 1.0, "must be in [0, 1]"),
         "teacher_epochs": (1, 10**6, "must be in 1..1000000"),
     },
-    "export": {"hdl_vectors": (1, 10**7, "must be in 1..10000000")},
+    "export": {
+        "hdl_vectors": (1, 10**7, "must be in 1..10000000"),
+        "pipeline": (0, 10**6, "must be 0 (none) or R >= 1 LUT levels per stage"),
+    },
 }
 _MAX_LAYERS, _MAX_NODES = 64, 1 << 20
 
@@ -247,6 +258,8 @@ def _normalise(part: object) -> None:
                 setattr(part, key, None)
             elif v is True:
                 setattr(part, key, "xilinx" if key == "synth" else "icarus")
+        if part.synth_scope == "design":  # the name before whole-design synthesis in one run
+            part.synth_scope = "whole"
 
 
 def _choice_text(choices: tuple) -> str:

@@ -38,6 +38,7 @@ class SynthReport:
     runtime_s: float = 0.0
     pnr_runtime_s: float | None = None
     input_nodes: int = 0
+    engine: str = ""  # e.g. "yosys 0.70 (pyosys, native)"
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -53,7 +54,7 @@ class SynthReport:
         t.add_column("value", justify="right")
         rows: list[tuple[str, str]] = [
             ("flow", self.flow),
-            ("tool", f"{self.tool} {self.version}"),
+            ("tool", self.engine or f"{self.tool} {self.version}"),
             ("input LUT nodes", str(self.input_nodes)),
         ]
         if self.lut_count or self.flow in ("lut", "xilinx", "ice40", "ecp5"):

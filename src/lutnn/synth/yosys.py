@@ -31,19 +31,31 @@ from lutnn.formats.blif import format_blif, parse_blif
 from lutnn.formats.names import verilog_ident
 from lutnn.netlist import Netlist
 from lutnn.synth.report import SynthReport
-from lutnn.tools import have_tool, require_tool, run_tool
+from lutnn.tools import have_tool, run_tool
 from lutnn.tools.yosys import (
     ABC_NOFRAIG_SCRIPTS,
     abc_command,
     clean_yosys_blif,
     parse_stat_json,
     run_yosys,
+    yosys_engine,
+    yosys_tool,
     yosys_version,
 )
 
 __all__ = ["FLOWS", "SynthResult", "cells_blif_to_names", "synthesize", "yosys_version"]
 
-FLOWS = ("lut", "gates", "aig", "xilinx", "ice40", "ecp5")
+FLOWS = ("lut", "gates", "aig", "xilinx", "premapped", "ice40", "ecp5")
+#: the ``premapped`` flow: lutnn's own LUT6 mapping kept, optimised by Yosys at the LUT level (shared
+#: LUTs merged, inputs a table ignores dropped, LUT pairs that fit one LUT combined) and written as
+#: Xilinx LUT1..LUT6 cells. On trained LUT6 networks it beats re-mapping with ABC (docs/hardware.md).
+PREMAPPED_SCRIPT = [
+    "opt_merge",
+    "opt_lut",
+    "opt_clean -purge",
+    "techmap -D LUT_WIDTH=6 -map +/xilinx/lut_map.v",
+    "opt_clean -purge",
+]
 GATE_CELLS = frozenset(
     "$_AND_ $_NAND_ $_OR_ $_NOR_ $_XOR_ $_XNOR_ $_ANDNOT_ $_ORNOT_ $_MUX_ $_NMUX_ $_AOI3_ $_OAI3_ $_AOI4_ $_OAI4_".split()
 )
@@ -57,6 +69,7 @@ class SynthResult:
     report: SynthReport
     netlist: Netlist | None
     log: str = ""
+    cell_types: dict[str, str] | None = None  # net name -> vendor cell type driving it (``cell_types=True``)
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -79,6 +92,7 @@ _FIXED_CELLS: dict[str, tuple[list[str], str, int]] = {
     "PFUMX": (["BLUT", "ALUT", "C0"], "Z", _MUX),
     "L6MUX21": (["D0", "D1", "SD"], "Z", _MUX),
     "SB_CARRY": (["I0", "I1", "CI"], "CO", _MAJ),
+    "INV": (["I"], "O", 0b01),  # Xilinx inverter (a LUT1 in the fabric; counted as one)
     "IBUF": (["I"], "O", 0b10),
     "OBUF": (["I"], "O", 0b10),
     "BUFG": (["I"], "O", 0b10),
@@ -98,10 +112,11 @@ def _param_int(v: str) -> int:
         raise _UnsupportedCell(f"cannot read parameter value {v!r}") from None
 
 
-def cells_blif_to_names(text: str) -> str:
+def cells_blif_to_names(text: str, types: dict[str, str] | None = None) -> str:
     """Rewrite vendor ``.subckt`` cells (LUTs with INIT, muxes, carries, buffers) as ``.names`` covers.
 
-    Raises ``_UnsupportedCell`` for any other cell (flip-flops, CARRY4, CCU2C, ...).
+    Raises ``_UnsupportedCell`` for any other cell (flip-flops, CARRY4, CCU2C, ...). ``types``,
+    when given, receives the cell type driving each rewritten net.
     """
     raw = text.replace("\\\n", " ").splitlines()
     out: list[str] = []
@@ -126,6 +141,8 @@ def cells_blif_to_names(text: str) -> str:
         if o not in pins:
             return  # output unconnected: the cell drives nothing
         fan = [pins.get(p, "$false") for p in ins]
+        if types is not None:
+            types[pins[o]] = typ
         a = len(fan)
         table &= (1 << (1 << a)) - 1
         out.append(".names " + " ".join([*fan, pins[o]]))
@@ -166,6 +183,8 @@ def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
         return [f"synth -flatten -top {top}", "aigmap", "opt_clean -purge"]
     if flow == "xilinx":
         return [f"synth_xilinx -flatten -noiopad -top {top}"]
+    if flow == "premapped":
+        return list(PREMAPPED_SCRIPT)
     if flow == "ice40":
         return [f"synth_ice40 -top {top}"]
     if flow == "ecp5":
@@ -173,11 +192,12 @@ def _flow_script(flow: str, k: int, top: str, fraig: bool = True) -> list[str]:
     raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
 
 
-def _wrapper(nl: Netlist) -> str:
+def _wrapper(nl: Netlist, clocked: bool = False) -> str:
     """A top module that feeds the design from an input shift register and captures its outputs in a
     loadable output shift register: 4 pins whatever the design size, every path register to register."""
     ni, no = max(1, nl.n_inputs), max(1, nl.n_outputs)
-    conns = [f".{verilog_ident(n)}(in_sr[{i}])" for i, n in enumerate(nl.input_bit_names())]
+    conns = [".clk(clk)"] if clocked else []
+    conns += [f".{verilog_ident(n)}(in_sr[{i}])" for i, n in enumerate(nl.input_bit_names())]
     conns += [f".{verilog_ident(n)}(y[{i}])" for i, n in enumerate(nl.output_bit_names())]
     shift_in = "sin" if ni == 1 else f"{{in_sr[{ni - 2}:0], sin}}"
     shift_out = "1'b0" if no == 1 else f"{{out_sr[{no - 2}:0], 1'b0}}"
@@ -260,6 +280,8 @@ def synthesize(
     fmax: bool = True,
     keep_dir: str | Path | None = None,
     fraig: bool = True,
+    cell_types: bool = False,
+    pipeline_every: int | None = None,
 ) -> SynthResult:
     """Synthesize ``nl`` with Yosys/ABC flow ``flow`` (see module docstring) and read the result back.
 
@@ -267,24 +289,38 @@ def synthesize(
     runs nextpnr for ice40/ecp5 when it is installed. ``keep_dir`` keeps the scripts, logs and
     mapped files there instead of a temporary folder. ``fraig=False`` (``lut``/``gates`` flows) skips
     ABC's SAT sweeping (:data:`ABC_NOFRAIG_SCRIPTS`), which stalls on large adder-heavy datapaths.
+    ``cell_types`` fills :attr:`SynthResult.cell_types` (vendor flows). ``pipeline_every=R``
+    (vendor flows) synthesises the design with a register stage every R LUT levels
+    (:mod:`lutnn.synth.pipeline`); its netlist is then not read back.
     """
     if flow not in FLOWS:
         raise LutnnError(f"unknown synthesis flow {flow!r}; choose one of {', '.join(FLOWS)}")
     if flow == "lut" and not 2 <= k <= 16:
         raise LutnnError(f"LUT size K={k} is out of range: ABC maps to 2..16-input LUTs (try --lut 6)")
-    require_tool("yosys")
-    vendor = flow in ("xilinx", "ice40", "ecp5")
+    yosys_engine()  # raises ToolNotFoundError when no Yosys is installed
+    vendor = flow in ("xilinx", "premapped", "ice40", "ecp5")
+    if flow == "premapped" and nl.max_arity > 6:
+        raise LutnnError(
+            f"{nl.name} has {nl.max_arity}-input nodes; the premapped flow keeps lutnn's mapping and needs <= 6 (use xilinx)"
+        )
     want_pnr = fmax and flow in _PNR and have_tool(_PNR[flow][0])
     core = nl.copy()
     core.name = _CORE
     with temp_dir("lutnn_synth_") as td:
         wd = Path(keep_dir) if keep_dir else Path(td)
         wd.mkdir(parents=True, exist_ok=True)
-        (wd / "design.blif").write_text(format_blif(core))
+        if pipeline_every:
+            from lutnn.synth.pipeline import format_pipelined_blif
+
+            if not vendor:
+                raise LutnnError("pipelined synthesis needs a vendor flow (xilinx, ice40, ecp5)")
+            (wd / "design.blif").write_text(format_pipelined_blif(core, pipeline_every))
+        else:
+            (wd / "design.blif").write_text(format_blif(core))
         # vendor flows: per-bit ports (Yosys 0.70's abc9 asserts on -wideports designs)
         script = [f"read_blif {'' if vendor else '-wideports '}design.blif", f"hierarchy -top {_CORE}"]
         if want_pnr:
-            (wd / "wrap.v").write_text(_wrapper(nl))
+            (wd / "wrap.v").write_text(_wrapper(nl, clocked=bool(pipeline_every)))
             script = [
                 "read_blif design.blif",
                 "read_verilog wrap.v",
@@ -311,7 +347,8 @@ def synthesize(
             design=nl.name,
             tool="yosys",
             version=yosys_version(),
-            k=k if flow == "lut" else {"xilinx": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
+            engine=yosys_tool(),
+            k=k if flow == "lut" else {"xilinx": 6, "premapped": 6, "ice40": 4, "ecp5": 4}.get(flow, 2),
             runtime_s=runtime,
             input_nodes=nl.n_nodes,
             cells_by_type=cells,
@@ -319,8 +356,11 @@ def synthesize(
         _fill_counts(report, cells)
         mapped_text = (wd / "mapped.blif").read_text()
         netlist: Netlist | None = None
+        types: dict[str, str] | None = {} if cell_types else None
         try:
-            text = cells_blif_to_names(mapped_text) if vendor else mapped_text
+            if pipeline_every:
+                raise _UnsupportedCell("flip-flop (pipelined design)")
+            text = cells_blif_to_names(mapped_text, types) if vendor else mapped_text
             netlist = _read_back(text, f"{flow}-mapped BLIF of {nl.name}")
         except _UnsupportedCell as e:
             report.notes.append(f"mapped netlist not read back: cell {e} has no LUT model in lutnn")
@@ -337,7 +377,7 @@ def synthesize(
             _run_pnr(flow, report.lut_count, wd, timeout, report)
         elif flow in _PNR and fmax:
             report.notes.append(f"no Fmax: {_PNR[flow][0]} not installed (pip install yowasp-{_PNR[flow][0]})")
-    return SynthResult(report=report, netlist=netlist, log=log)
+    return SynthResult(report=report, netlist=netlist, log=log, cell_types=types)
 
 
 def _unique(a):
@@ -355,6 +395,9 @@ def _fill_counts(report: SynthReport, cells: dict[str, int]) -> None:
         elif m:
             report.lut_count += n
             by_size[int(m.group(1))] = by_size.get(int(m.group(1)), 0) + n
+        elif typ == "INV":
+            report.lut_count += n
+            by_size[1] = by_size.get(1, 0) + n
         elif typ in ("SB_LUT4", "LUT4"):
             report.lut_count += n
             by_size[4] = by_size.get(4, 0) + n

@@ -71,7 +71,12 @@ def require_tool(name: str) -> str:
 
 
 def have_tool(name: str) -> bool:
-    """True when :func:`require_tool` would succeed."""
+    """True when :func:`require_tool` would succeed (for ``yosys``: when any Yosys engine, pyosys included, is installed)."""
+    if name == "yosys" and not os.environ.get("LUTNN_YOSYS"):
+        import importlib.util
+
+        if importlib.util.find_spec("pyosys") is not None:  # native Yosys (lutnn.tools.yosys runs it)
+            return True
     try:
         require_tool(name)
         return True

