@@ -29,12 +29,20 @@ __all__ = ["export_run", "run_pipeline"]
 
 
 def run_pipeline(
-    cfg: RunConfig, out: str | Path, resume: bool = False, title: str = "lutnn", console: Any = None
+    cfg: RunConfig,
+    out: str | Path,
+    resume: bool = False,
+    title: str = "lutnn",
+    console: Any = None,
+    dataset: Any = None,
+    on_epoch: Any = None,
 ) -> dict:
     """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot.
 
-    ``console``: a rich Console for progress (None: quiet). Returns the report dict also written to
-    ``out/report.json``.
+    ``console``: a rich Console for progress (None: quiet). ``dataset``: a :class:`lutnn.data.Dataset`
+    to use instead of loading ``cfg.data`` (a search passes train-minus-validation / validation here);
+    ``on_epoch``: called with each epoch's history record (it may raise to stop the run). Returns the
+    report dict also written to ``out/report.json``.
     """
     from lutnn.lutnet.train import check_out_dir, plot_history
     from lutnn.lutnet.train import train as train_model
@@ -44,7 +52,7 @@ def run_pipeline(
     created = not out.exists()
     t = time.perf_counter()
     try:
-        res = train_model(cfg, out, resume=resume, console=console)
+        res = train_model(cfg, out, resume=resume, console=console, dataset=dataset, on_epoch=on_epoch)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # a run that failed before writing anything leaves no empty folder behind

@@ -13,6 +13,7 @@ from rich.markup import escape
 from lutnn.cli import (
     bnn_cmds,  # noqa: F401  bnn
     compile_cmds,  # noqa: F401  qat, compile, draw
+    explore_cmds,  # noqa: F401  explore
     netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
     train_cmds,  # noqa: F401  train, demo
 )
