@@ -223,22 +223,9 @@ def postgres_url():
             check=True,
             capture_output=True,
         )
-        subprocess.run(
-            [
-                *pre,
-                str(bin_ / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(d / "log"),
-                "-w",
-                "-o",
-                f"-p {port} -k {d} -c listen_addresses=127.0.0.1",
-                "start",
-            ],  # fmt: skip
-            check=True,
-            capture_output=True,
-        )
+        opts = f"-p {port} -k {d} -c listen_addresses=127.0.0.1"
+        start = [str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(d / "log"), "-w", "-o", opts, "start"]
+        subprocess.run([*pre, *start], check=True, capture_output=True)
     except (subprocess.CalledProcessError, OSError) as e:
         shutil.rmtree(d, ignore_errors=True)
         pytest.skip(f"could not start a PostgreSQL cluster: {getattr(e, 'stderr', e)!r}")
