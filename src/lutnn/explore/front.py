@@ -139,7 +139,7 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
     cfg_d["train"].pop("threads", None)
     rep["dataset"] = {
         "name": full.name,
-        "train": len(search_ds.y_train),
+        "train": min(len(search_ds.y_train), cfg.data.train_subset or len(search_ds.y_train)),
         "validation": len(search_ds.y_test),
         "test": len(full.y_test),
         "source": search_ds.source,
