@@ -143,3 +143,38 @@ family = "quantnet"
 def test_shipped_spaces_are_valid(name):
     sp = load_space(ROOT / "configs" / "explore" / name)
     assert sp.params and sp.options.family == "lutnet"
+
+
+def test_pareto_front_keeps_exactly_the_non_dominated_points():
+    from lutnn.explore.front import pareto
+
+    pts = [(0.9, 500), (0.95, 800), (0.93, 900), (0.95, 700), (0.80, 300), (0.95, 700)]
+    # (0.93, 900) is dominated by (0.95, 800); (0.95, 800) by (0.95, 700); the duplicate is kept once
+    assert sorted(pareto(pts, [True, False])) == [0, 3, 4]
+
+
+def test_retried_and_surplus_trials_do_not_count():
+    optuna = pytest.importorskip("optuna")
+    from optuna.trial import TrialState, create_trial
+
+    from lutnn.explore.study import count_trials
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    st = optuna.create_study(directions=["maximize", "minimize"])
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    st.add_trial(create_trial(state=TrialState.COMPLETE, values=[0.9, 10], params={"x": 0.1}, distributions=dist))
+    st.add_trial(create_trial(state=TrialState.FAIL, params={"x": 0.2}, distributions=dist))  # died, retried below
+    st.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            values=[0.8, 5],
+            params={"x": 0.2},
+            distributions=dist,
+            user_attrs={"retry_of": 1},
+        )
+    )
+    st.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"surplus": True}))
+    st.add_trial(create_trial(state=TrialState.PRUNED, params={"x": 0.3}, distributions=dist))
+    st.add_trial(create_trial(state=TrialState.FAIL, params={"x": 0.4}, distributions=dist))  # failed for good
+    c = count_trials(st)
+    assert (c.finished, c.complete, c.pruned, c.failed, c.running) == (4, 2, 1, 1, 0)

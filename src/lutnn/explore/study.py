@@ -446,6 +446,11 @@ def explore(
     import multiprocessing as mp
 
     out = Path(out)
+    if space.options.family != "lutnet":
+        raise LutnnError(
+            f"{space.path}: family = {space.options.family!r} spaces validate, but only LUT-network (lutnet) "
+            "trials run so far; search quantized networks by hand with lutnn qat / lutnn compile"
+        )
     if out.exists() and not out.is_dir():
         raise LutnnError(f"--out {out} is a file; give a folder")
     if jobs < 1:
