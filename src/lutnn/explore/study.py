@@ -293,8 +293,8 @@ def _objective_factory(space: SearchSpace, out: Path, n_trials: int, threads: in
         values = {q.name: q.suggest(trial) for q in space.params}
         d = space.config_dict(values)
         cfg = RunConfig.from_dict(d, source=f"{space.path} (trial {trial.number})")
-        if "threads" not in d.get("train", {}) or "train.threads" in values:
-            cfg.train.threads = threads
+        if "train.threads" not in values:  # this machine's cores shared by the --jobs trials, never more
+            cfg.train.threads = threads if cfg.train.threads is None else min(cfg.train.threads, threads)
         cfg.export.verilog = False
         cfg.export.hdl_sim = None
         if o.cost == "nodes":
