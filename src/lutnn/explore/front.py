@@ -47,7 +47,7 @@ ANCHORS: dict[str, list[tuple[str, float, float]]] = {
 def _live_complete(study) -> list:
     from optuna.trial import TrialState
 
-    from lutnn.explore.study import _excluded
+    from lutnn.explore.common import excluded_numbers as _excluded
 
     trials = study.get_trials(deepcopy=False)
     ex = _excluded(trials)
@@ -91,7 +91,7 @@ def config_toml(d: dict[str, Any], header: str = "") -> str:
 
 def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
     """Rebuild one front trial, test it on the test split from its netlist, export and synthesise it whole."""
-    from lutnn.explore.study import split_dataset
+    from lutnn.explore.common import split_dataset
     from lutnn.lutnet.train import load_checkpoint
     from lutnn.pipeline import _json_default, export_run
     from lutnn.tools import have_tool
@@ -168,7 +168,7 @@ def write_trials_csv(space: SearchSpace, study, out: Path) -> Path:
     """``trials.csv``: one row per finished trial (complete, pruned, failed; retried and surplus ones marked)."""
     from optuna.trial import TrialState
 
-    from lutnn.explore.study import _excluded
+    from lutnn.explore.common import excluded_numbers as _excluded
 
     trials = study.get_trials(deepcopy=False)
     ex = _excluded(trials)
@@ -341,8 +341,20 @@ its netlist (bit-exact) and synthesised whole by Yosys. The search's objectives 
 """
 
 
-def write_front(space: SearchSpace, study, out: str | Path) -> list[dict[str, Any]]:
-    """Export every front point whole, then write ``front.json``, ``trials.csv``, ``front.png``, ``report.html``."""
+def _export_many(space: SearchSpace, points: list, out: Path, jobs: int) -> list[dict[str, Any]]:
+    """:func:`_export_point` for each front trial, ``jobs`` at a time (each one Yosys run after another)."""
+    if jobs <= 1 or len(points) <= 1:
+        return [_export_point(space, t, out) for t in points]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(points)), mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(_export_point, [space] * len(points), points, [out] * len(points)))
+
+
+def write_front(space: SearchSpace, study, out: str | Path, jobs: int = 1) -> list[dict[str, Any]]:
+    """Export every front point whole (``jobs`` at once), then write ``front.json``, ``trials.csv``,
+    ``front.png`` and ``report.html``."""
     out = Path(out)
     if space.options.family != "lutnet":
         raise LutnnError("front export is implemented for LUT networks (family = lutnet) only")
@@ -350,8 +362,8 @@ def write_front(space: SearchSpace, study, out: str | Path) -> list[dict[str, An
     maximize = [o == "accuracy" for o in space.options.objectives]
     idx = pareto([tuple(t.values) for t in trials], maximize)
     front: list[dict[str, Any]] = []
-    for t in sorted((trials[i] for i in idx), key=lambda t: t.values[1]):
-        rep = _export_point(space, t, out)
+    points = sorted((trials[i] for i in idx), key=lambda t: t.values[1])
+    for t, rep in zip(points, _export_many(space, points, out, jobs), strict=True):
         luts = rep["luts"]
         front.append(
             {

@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from lutnn.errors import LutnnError
+from lutnn.explore.common import excluded_numbers as _excluded
+from lutnn.explore.common import split_dataset
 from lutnn.explore.space import SearchSpace
 
 __all__ = [
     "StudyCounts",
     "count_trials",
     "default_storage",
+    "explore",
     "open_study",
     "reap_dead_trials",
     "run_worker",
-    "split_dataset",
     "threads_per_trial",
 ]
 
@@ -151,12 +153,6 @@ class StudyCounts:
         return f"{self.complete} complete, {self.pruned} pruned, {self.failed} failed, {self.running} running"
 
 
-def _excluded(trials) -> set[int]:
-    """Trial numbers that do not count: failed trials retried by a later trial, surplus trials."""
-    retried = {t.user_attrs.get("retry_of") for t in trials if t.user_attrs.get("retry_of") is not None}
-    return {t.number for t in trials if t.number in retried or t.user_attrs.get("surplus")}
-
-
 def count_trials(study) -> StudyCounts:
     """Count the study's trials (failed trials that were retried, and surplus trials, do not count)."""
     from optuna.trial import TrialState as S
@@ -212,42 +208,6 @@ def threads_per_trial(jobs: int) -> int:
     except AttributeError:
         cores = os.cpu_count() or 1
     return max(1, cores // max(1, jobs))
-
-
-_SPLITS: dict[Any, Any] = {}
-
-
-def split_dataset(space: SearchSpace, cfg_data: dict[str, Any]):
-    """(search dataset, full dataset): train minus validation / validation, and the untouched train/test.
-
-    The validation split is stratified, ``val_fraction`` of the training data, seeded by ``[search] seed``.
-    """
-    key = (repr(sorted(cfg_data.items())), space.options.val_fraction, space.options.seed)
-    if key in _SPLITS:
-        return _SPLITS[key]
-    from sklearn.model_selection import train_test_split
-
-    from lutnn.data import Dataset, load_dataset
-
-    full = load_dataset(cfg_data.get("name", "digits"), cfg_data.get("path"), cfg_data.get("label"))
-    idx = list(range(len(full.y_train)))
-    tr, va = train_test_split(
-        idx, test_size=space.options.val_fraction, random_state=space.options.seed, stratify=full.y_train
-    )
-    search = Dataset(
-        full.name,
-        full.x_train[tr],
-        full.y_train[tr],
-        full.x_train[va],
-        full.y_train[va],
-        full.n_classes,
-        full.feature_names,
-        full.class_names,
-        full.image_shape,
-        f"{full.source} (search: {len(tr)} train / {len(va)} validation carved from the training split)",
-    )
-    _SPLITS[key] = (search, full)
-    return search, full
 
 
 def check_against_data(space: SearchSpace) -> None:
@@ -510,5 +470,5 @@ def explore(
     if front and counts.finished >= n and counts.running == 0:
         from lutnn.explore.front import write_front
 
-        result["front"] = write_front(space, study, out)
+        result["front"] = write_front(space, study, out, jobs=jobs)
     return result
