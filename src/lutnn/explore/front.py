@@ -241,7 +241,7 @@ def _front_png(space: SearchSpace, trials: list, front: list[dict], dataset: str
             label=f"trials (validation acc. vs {est}, the search's estimate)",
         )
     if front:
-        pts = sorted(front, key=lambda p: p["design_lut6"])
+        pts = sorted((p for p in front if not p.get("dominated_after_synthesis")), key=lambda p: p["design_lut6"])
         ax.plot(
             [p["design_lut6"] for p in pts],
             [100 * p["test_accuracy"] for p in pts],
@@ -249,6 +249,15 @@ def _front_png(space: SearchSpace, trials: list, front: list[dict], dataset: str
             c="tab:red",
             label="front (test acc. from the netlist vs whole-design Yosys LUT6)",
         )
+        dom = [p for p in front if p.get("dominated_after_synthesis")]
+        if dom:
+            ax.scatter(
+                [p["design_lut6"] for p in dom],
+                [100 * p["test_accuracy"] for p in dom],
+                facecolors="none",
+                edgecolors="tab:red",
+                label="dominated once synthesised (validation acc. vs LUT6)",
+            )
     markers = "s^vD<>phP*X"
     for i, (label, acc, lut) in enumerate(ANCHORS.get(dataset, [])):
         ax.scatter([lut], [acc], marker=markers[i % len(markers)], s=40, label=label)
