@@ -139,7 +139,7 @@ family = "quantnet"
         parse_space('[search]\nfamily = "quantnet"\n[params]\n"model.layers" = { choices = [[1]] }\n', "q.toml")
 
 
-@pytest.mark.parametrize("name", ["digits.toml", "mnist.toml"])
+@pytest.mark.parametrize("name", ["digits.toml", "digits_long.toml", "mnist.toml", "mnist_quick.toml"])
 def test_shipped_spaces_are_valid(name):
     sp = load_space(ROOT / "configs" / "explore" / name)
     assert sp.params and sp.options.family == "lutnet"
