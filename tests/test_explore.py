@@ -117,7 +117,6 @@ def test_tiny_explore_writes_front_trials_and_plots(tmp_path):
     assert r.returncode == 1 and "another space" in r.stderr
 
 
-@pytest.mark.slow  # minutes: several worker processes, each importing torch
 def test_kill_and_resume(tmp_path):
     space, out = _space(tmp_path, epochs=30, subset=1000, layers="[[200]]"), tmp_path / "run"
     storage = f"sqlite:///{out / 'study.db'}"
@@ -180,7 +179,6 @@ def _two_workers(tmp_path: Path, storage: str) -> None:
     assert len({t.user_attrs["pid"] for t in counted}) == 2  # both workers ran trials of the one study
 
 
-@pytest.mark.slow  # minutes: several worker processes, each importing torch
 def test_two_workers_share_an_sqlite_study(tmp_path):
     _two_workers(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}")
 
@@ -244,6 +242,5 @@ def postgres_url():
         shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.slow  # minutes: several worker processes, each importing torch
 def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
     _two_workers(tmp_path, postgres_url)
