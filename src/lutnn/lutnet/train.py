@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,8 +195,12 @@ def train(
     progress: bool = True,
     dataset: Dataset | None = None,
     console: Any = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
-    """Train the configured LUT network; with ``out_dir``, checkpoint there (and resume from it)."""
+    """Train the configured LUT network; with ``out_dir``, checkpoint there (and resume from it).
+
+    ``on_epoch``: called after each epoch's checkpoint with its history record (a search prunes by raising).
+    """
     if not isinstance(cfg, RunConfig):
         raise LutnnError(
             f"train needs a RunConfig (lutnn.lutnet.config.load_config or RunConfig.from_dict), got {type(cfg).__name__}"
@@ -320,6 +325,8 @@ def train(
             )
             if out is not None and ((epoch + 1) % max(1, cfg.train.checkpoint_every) == 0 or epoch + 1 == epochs):
                 save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1)
+            if on_epoch is not None:
+                on_epoch(rec)
     if freeze_at >= epochs:
         model.freeze_connectivity()
     model.eval()
