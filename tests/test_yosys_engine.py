@@ -58,12 +58,12 @@ def _alive(pid: int) -> bool:
 def test_timeout_kills_the_child(tmp_path, monkeypatch):
     """A Yosys run past its time-out is stopped: ToolError, and no Yosys child left behind."""
     monkeypatch.delenv("LUTNN_YOSYS_ENGINE", raising=False)
-    # a 24x24 multiplier with ABC's full flow takes far longer than 2 s
-    (tmp_path / "m.v").write_text("module m(input [23:0] a, b, output [47:0] y); assign y = a * b; endmodule\n")
+    # a 64x64 multiplier mapped three times takes far longer than 2 s, even on an idle machine
+    (tmp_path / "m.v").write_text("module m(input [63:0] a, b, output [127:0] y); assign y = a * b; endmodule\n")
     before = set(os.listdir("/proc"))
     t0 = time.perf_counter()
     with pytest.raises(ToolError, match="did not finish within 2 s"):
-        run_yosys("read_verilog m.v\nsynth -top m\nabc -lut 6\nabc -lut 6", tmp_path, timeout=2)
+        run_yosys("read_verilog m.v\nsynth -top m\nabc -lut 6\nabc -lut 4\nabc -lut 6", tmp_path, timeout=2)
     assert time.perf_counter() - t0 < 15
     new = [int(p) for p in set(os.listdir("/proc")) - before if p.isdigit()]
     time.sleep(0.2)
