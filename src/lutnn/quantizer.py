@@ -53,6 +53,10 @@ class FeatureQuantizer:
                     f"quantizer: integer features up to {int(hi.max())} need {w} bits (> {MAX_BUS_WIDTH}); rescale them or set encoder.width"
                 )
             return FeatureQuantizer(np.zeros(f), np.ones(f), w, identity=True)
+        if is_int and width is not None:
+            # integers wider than the bus keep their top ``width`` bits (q = x >> s: wires in hardware)
+            shift = int(hi.max()).bit_length() - int(width)
+            return FeatureQuantizer(np.zeros(f), np.full(f, float(1 << shift)), int(width))
         w = 8 if width is None else int(width)
         span = np.where(hi > lo, hi - lo, 1.0)
         step = span / (1 << w)
@@ -87,6 +91,8 @@ class FeatureQuantizer:
         for i in range(self.n_features):
             if self.identity:
                 m = f"q = clip(floor(x), 0, {top})"
+            elif self.offset[i] == 0 and _is_pow2(self.step[i]):
+                m = f"q = clip(floor(x) >> {int(self.step[i]).bit_length() - 1}, 0, {top})  (the top bits: wires)"
             else:
                 m = f"q = clip(floor((x - {float(self.offset[i])!r}) / {float(self.step[i])!r}), 0, {top})"
             out.append(
@@ -115,3 +121,8 @@ class FeatureQuantizer:
         return FeatureQuantizer(
             np.asarray(d["offset"], float), np.asarray(d["step"], float), int(d["width"]), bool(d["identity"])
         )
+
+
+def _is_pow2(v: float) -> bool:
+    """True for 1, 2, 4, … (an integer step that is a right shift)."""
+    return float(v).is_integer() and v >= 1 and (int(v) & (int(v) - 1)) == 0
