@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -133,7 +131,24 @@ def test_chain_cost_is_small() -> None:
     x = b.add_input("x", 8)
     b.add_output("o", [circuits.ge_const(b, x, 77)])
     assert b.build().n_nodes == 2
-    for n, limit in itertools.product([10], [12]):
+    # a K:3 counter removes one bit per LUT6, so an n-bit popcount needs about n - log2(n) LUT6
+    for n, limit in [(10, 8), (30, 26), (100, 98)]:
         b = NetlistBuilder("p", k=6)
         b.add_output("s", circuits.popcount(b, b.add_input("x", n)))
         assert b.build().sweep().n_nodes <= limit
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 6])
+@pytest.mark.parametrize("n", [30, 100])
+def test_wide_popcount_random(k: int, n: int) -> None:
+    """Wide popcounts on random rows, dense and sparse ones included (the heads' class groups)."""
+    rng = np.random.default_rng(n + k)
+    b = NetlistBuilder("pop", k=k)
+    xs = [b.add_input(f"x{i}", 1)[0] for i in range(n)]
+    b.add_output("s", circuits.popcount(b, xs))
+    nl = b.build().sweep()
+    assert nl.max_arity <= k
+    rows = rng.random((3000, n)) < np.repeat([0.5, 0.97, 0.03], 1000)[:, None]
+    rows[0], rows[1] = True, False
+    out = simulate_buses(nl, {f"x{i}": rows[:, i].astype(np.int64) for i in range(n)})["s"]
+    np.testing.assert_array_equal(out, rows.sum(1))

@@ -208,55 +208,78 @@ def mux_bus(b: NetlistBuilder, sel: int, a: Signals, c: Signals) -> list[int]:
 
 
 # ---------------------------------------------------------------- addition
+def _gpc(b: NetlistBuilder, bits: list[int], weights: list[int], cols: list[list[int]], i: int) -> list[int]:
+    """A generalised parallel counter: the weighted sum of ``bits`` (``2**weights``) as LUT outputs.
+
+    Output bit ``o`` (weight ``2**(i + o)``) is appended to ``cols[i + o]`` for ``o >= 1`` and returned
+    for ``o = 0``; outputs at or above ``len(cols)`` are provably 0 (the whole sum fits) and are not built.
+    """
+    nout = bus_width(sum(1 << w for w in weights))
+    low = []
+    for o in range(nout):
+        if i + o >= len(cols):
+            break
+        sig = _lut(b, bits, lambda m, o=o: (sum(((m >> j) & 1) << w for j, w in enumerate(weights)) >> o) & 1)
+        if o == 0:
+            low.append(sig)
+        else:
+            cols[i + o].append(sig)
+    return low
+
+
 def _compress(b: NetlistBuilder, columns: list[list[int]], max_value: int) -> list[int]:
-    """Sum weighted bits (``columns[i]`` has weight 2**i) into a bus of ``bus_width(max_value)`` bits."""
+    """Sum weighted bits (``columns[i]`` has weight 2**i) into a bus of ``bus_width(max_value)`` bits.
+
+    A bit heap reduced with generalised parallel counters: first in parallel rounds with the counters
+    that remove one bit per LUT (K:ceil(log2(K+1)) and, for K >= 4, (1, K-1) counters that also take one
+    bit of the next column), then column by column from the LSB, two columns per LUT group where the
+    sum fits in three bits. Bits of weight >= 2**width are provably 0 and never built.
+    """
     k = max(3, b.k)
     width = bus_width(max_value)
-    cols = [[int(s) for s in c if _const_of(b, int(s)) != 0] for c in columns]
-    cols += [[] for _ in range(width + 2 - len(cols))]
+    cols = [[int(s) for s in c if _const_of(b, int(s)) != 0] for c in columns[:width]]
+    cols += [[] for _ in range(width - len(cols))]
     # constant-one bits become a constant to add at the end
     const = 0
     for i, c in enumerate(cols):
-        ones = [s for s in c if _const_of(b, s) == 1]
-        const += len(ones) << i
+        const += sum(1 for s in c if _const_of(b, s) == 1) << i
         cols[i] = [s for s in c if _const_of(b, s) != 1]
-    if const:
-        for i in range(width + 2):
-            if (const >> i) & 1:
-                cols[i].append(b.const(1))
-    # compressor tree: K:ceil(log2(K+1)) counters until every column holds at most 2 bits
-    while any(len(c) > 2 for c in cols):
-        new = [[] for _ in range(len(cols) + 4)]
-        for i, c in enumerate(cols):
-            j = 0
-            rest = len(c)
-            while rest > 2:
-                g = min(k, rest)
-                grp = c[j : j + g]
-                nout = bus_width(g)
-                for o in range(nout):
-                    new[i + o].append(_lut(b, grp, lambda m, o=o: (bin(m).count("1") >> o) & 1))
-                j += g
-                rest -= g
-            new[i].extend(c[j:])
-        cols = new
-    # final carry-propagate (ripple) adder of the two remaining rows
-    out: list[int] = []
-    carry: int | None = None
     for i in range(width):
-        bits = cols[i] + ([carry] if carry is not None else [])
-        if not bits:
-            out.append(b.const(0))
-            carry = None
-        elif len(bits) == 1:
-            out.append(bits[0])
-            carry = None
-        elif len(bits) == 2:
-            out.append(_lut(b, bits, lambda m: bin(m).count("1") & 1))
-            carry = _lut(b, bits, lambda m: m == 3)
-        else:
-            out.append(_lut(b, bits, lambda m: bin(m).count("1") & 1))
-            carry = _lut(b, bits, lambda m: bin(m).count("1") >= 2)
+        if (const >> i) & 1:
+            cols[i].append(b.const(1))
+    pair = k >= 4  # a (1, K-1) counter has the same output count as a K-input one
+    # phase 1: parallel rounds of counters that remove as many bits as they build
+    while True:
+        new: list[list[int]] = [[] for _ in range(width)]
+        used = False
+        for i in range(width):
+            c = cols[i]
+            while len(c) >= k:
+                new[i] += _gpc(b, c[:k], [0] * k, new, i)
+                c = c[k:]
+                used = True
+            if pair and len(c) == k - 1 and i + 1 < width and cols[i + 1]:
+                new[i] += _gpc(b, [*c, cols[i + 1].pop()], [0] * (k - 1) + [1], new, i)
+                c = []
+                used = True
+            new[i] += c
+        cols = new
+        if not used:
+            break
+    # phase 2: finish column by column from the LSB
+    out: list[int] = []
+    for i in range(width):
+        a = cols[i]
+        while len(a) > 1:
+            nxt = cols[i + 1] if i + 1 < width else None
+            if nxt and len(a) + len(nxt) <= k and len(a) + 2 * len(nxt) <= 7:
+                bits, weights = [*a, *nxt], [0] * len(a) + [1] * len(nxt)
+                cols[i + 1] = []
+                a = _gpc(b, bits, weights, cols, i)
+            else:
+                g = min(k, len(a))
+                a = a[g:] + _gpc(b, a[:g], [0] * g, cols, i)
+        out.append(a[0] if a else b.const(0))
     return out
 
 
