@@ -131,6 +131,12 @@ def test_chain_cost_is_small() -> None:
     x = b.add_input("x", 8)
     b.add_output("o", [circuits.ge_const(b, x, 77)])
     assert b.build().n_nodes == 2
+    # a threshold with trailing zero bits reads only the bits above them: one LUT6, or the top bit itself
+    b = NetlistBuilder("c", k=6)
+    x = b.add_input("x", 8)
+    assert circuits.ge_const(b, x, 128) == x[7]
+    b.add_output("o", [circuits.ge_const(b, x, 76)])
+    assert b.build().n_nodes == 1
     # a K:3 counter removes one bit per LUT6, so an n-bit popcount needs about n - log2(n) LUT6
     for n, limit in [(10, 8), (30, 26), (100, 98)]:
         b = NetlistBuilder("p", k=6)

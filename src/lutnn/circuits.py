@@ -106,7 +106,8 @@ def ge_const(b: NetlistBuilder, x: Signals, c: int) -> int:
     """``x >= c`` for the unsigned bus ``x`` and integer constant ``c``.
 
     LSB-first chain: the lowest K bits in one LUT, then K-1 new bits plus the running result per
-    LUT — ``1 + ceil((w-K)/(K-1))`` LUTs for a w-bit bus.
+    LUT — ``1 + ceil((w-K)/(K-1))`` LUTs for a w-bit bus. Bits below ``c``'s lowest set bit cannot
+    change the answer and are not read (``x >= 2**(w-1)`` is the top bit itself: a wire).
     """
     x = [int(s) for s in x]
     w = len(x)
@@ -114,6 +115,10 @@ def ge_const(b: NetlistBuilder, x: Signals, c: int) -> int:
         return b.const(1)
     if c >= 1 << w:
         return b.const(0)
+    tz = (c & -c).bit_length() - 1
+    x, c = x[tz:], c >> tz
+    if len(x) == 1:
+        return x[0]
     return _chunk_chain(b, x, c, lambda v, cc: v >= cc, lambda v, cc, r: v > cc or (v == cc and r))
 
 

@@ -112,6 +112,13 @@ def _run_locked(
     rep["predict"]["label"] = (
         cfg.data.label if isinstance(cfg.data.label, str) else ("label" if cfg.data.name == "unsw" else None)
     )
+    from lutnn.lutnet.config import config_toml
+
+    atomic_write(
+        out / "config.toml",
+        config_toml(cfg.as_dict(), "the exact config of this run; `lutnn train config.toml --out DIR` trains it again"),
+    )
+    rep["files"]["config"] = "config.toml"
     rep["history"] = res.history
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
     atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))

@@ -20,6 +20,7 @@ from typing import Any
 from lutnn.errors import LutnnError
 from lutnn.explore.space import SearchSpace
 from lutnn.fileio import atomic_write
+from lutnn.lutnet.config import config_toml
 
 __all__ = ["ANCHORS", "pareto", "write_front", "write_trials_csv"]
 
@@ -68,25 +69,6 @@ def pareto(points: list[tuple[float, ...]], maximize: list[bool]) -> list[int]:
         if not dominated and a not in [keyed[k] for k in keep]:
             keep.append(i)
     return keep
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
-
-
-def config_toml(d: dict[str, Any], header: str = "") -> str:
-    """A run config (nested dict of scalars and lists) as TOML text; None values are left out."""
-    lines = [f"# {h}" for h in header.splitlines()]
-    for sec, keys in d.items():
-        lines.append(f"\n[{sec}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in keys.items() if v is not None)
-    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:

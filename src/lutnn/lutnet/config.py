@@ -21,6 +21,7 @@ section; unknown keys are errors so that a typo never silently falls back to a d
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -29,7 +30,36 @@ from typing import Any
 
 from lutnn.errors import LutnnError
 
-__all__ = ["DataConfig", "EncoderConfig", "ExportConfig", "ModelConfig", "RunConfig", "TrainConfig", "load_config"]
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def config_toml(d: dict[str, Any], header: str = "") -> str:
+    """A run config (nested dict of scalars and lists) as TOML text; None values are left out."""
+    lines = [f"# {h}" for h in header.splitlines()]
+    for sec, keys in d.items():
+        lines.append(f"\n[{sec}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in keys.items() if v is not None)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+__all__ = [
+    "DataConfig",
+    "EncoderConfig",
+    "ExportConfig",
+    "ModelConfig",
+    "RunConfig",
+    "TrainConfig",
+    "config_toml",
+    "load_config",
+]
 
 
 @dataclass
