@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lutnn.data import Dataset
 from lutnn.lutnet.config import RunConfig, load_config
@@ -66,3 +67,13 @@ def test_shipped_configs_choose_nothing() -> None:
             continue
         cfg = load_config(f)
         assert choose_defaults(cfg, _toy(16, 5, 1000)) == [], f.name
+
+
+def test_demo_fallback_is_the_demo_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package without configs/ runs the same demo as configs/digits.toml."""
+    from lutnn.cli import train_cmds
+
+    shipped = load_config(Path(__file__).resolve().parents[1] / "configs" / "digits.toml").as_dict()
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: False if self.name == "digits.toml" else real_exists(self))
+    assert train_cmds.demo_config().as_dict() == shipped

@@ -108,7 +108,9 @@ def test_lower_layers_never_import_upper_ones() -> None:
     """The IR, formats and tool adapters import nothing from the model families, the pipeline or the CLI."""
     upper = ("lutnn.lutnet", "lutnn.quantnet", "lutnn.bnn", "lutnn.cli", "lutnn.pipeline", "lutnn.predict")
     graph = import_graph()
-    low = [m for m in graph if m.startswith(("lutnn.netlist", "lutnn.sim", "lutnn.formats", "lutnn.tools", "lutnn.aig"))]
+    low = [
+        m for m in graph if m.startswith(("lutnn.netlist", "lutnn.sim", "lutnn.formats", "lutnn.tools", "lutnn.aig"))
+    ]
     assert low
     bad = {m: sorted(i for i in graph[m] if i.startswith(upper)) for m in low}
     assert {m: v for m, v in bad.items() if v} == {}

@@ -108,12 +108,15 @@ def demo_config() -> RunConfig:
     here = Path(__file__).resolve().parents[3] / "configs" / "digits.toml"
     if here.exists():
         return load_config(here)
-    from lutnn.lutnet.config import EncoderConfig, ModelConfig, TrainConfig
+    from lutnn.lutnet.config import EncoderConfig, ExportConfig, ModelConfig, TrainConfig
 
-    return RunConfig(
-        encoder=EncoderConfig(kind="thermometer", levels=3),
-        model=ModelConfig(layers=[600, 200], k=6, tau=2.0),
-        train=TrainConfig(epochs=30, batch_size=64, lr=0.01),
+    return RunConfig(  # configs/digits.toml, for an installed package without the repository's configs/
+        encoder=EncoderConfig(kind="quantile", levels=4),
+        model=ModelConfig(
+            layers=[300], k=6, connectivity="learned", candidates=8, tau=2.5053059499027364, smooth=0.489309171116382
+        ),
+        train=TrainConfig(epochs=40, batch_size=64, lr=0.018892081869380906),
+        export=ExportConfig(hdl_vectors=450),
     )
 
 

@@ -275,5 +275,3 @@ def _parallel(work: int) -> bool:
 
 def _kernels(work: int) -> tuple:
     return _KERNELS[_parallel(work)]
-
-
