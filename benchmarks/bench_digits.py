@@ -141,10 +141,14 @@ def head_costs(groups: list[int], n_classes: int = 10) -> list[dict]:
                     b.add_output(f"count{c}", bus)
             else:
                 b.add_output("class_index", circuits.argmax(b, counts))
-            row[part] = int(synthesize(b.build().sweep(), flow="xilinx", k=6, fmax=False).report.lut_count)
+            nl = b.build().sweep()
+            row[f"{part} nodes"] = int(nl.n_nodes)
+            for flow in ("premapped", "xilinx"):  # the design flow (lutnn's mapping kept) and synth_xilinx's own
+                row[f"{part} {flow}"] = int(synthesize(nl, flow=flow, k=6, fmax=False).report.lut_count)
         print(
-            f"head g={g:2d} ({g * n_classes} last-layer nodes): popcount {row['popcount']} LUT6, "
-            f"with argmax {row['popcount+argmax']} LUT6"
+            f"head g={g:3d} ({g * n_classes} last-layer nodes): popcount {row['popcount premapped']} LUT6 "
+            f"(synth_xilinx {row['popcount xilinx']}), with argmax {row['popcount+argmax premapped']} LUT6 "
+            f"(synth_xilinx {row['popcount+argmax xilinx']})"
         )
         out.append(row)
     return out
