@@ -12,9 +12,12 @@ Inputs (make them first; both are seeded):
     lutnn train configs/mnist_small.toml --out runs/bench/mnist_small_s0          # netlist.blif + checkpoint.pt
     lutnn qat configs/quant_mnist_hdr.toml --out runs/quant_mnist_hdr/model.pt      # the QAT model (~2 min)
 
-    .venv/bin/python benchmarks/bench_synth_whole.py                   # premapped + synth_xilinx (MNIST), premapped + lut (quant)
+    .venv/bin/python benchmarks/bench_synth_whole.py          # premapped + synth_xilinx (MNIST), premapped + ABC (quant)
     .venv/bin/python benchmarks/bench_synth_whole.py --mnist-flows premapped --quant-flows premapped   # seconds
-    .venv/bin/python benchmarks/bench_synth_whole.py --wasm-flows premapped      # also the WebAssembly Yosys
+    .venv/bin/python benchmarks/bench_synth_whole.py --wasm-flows premapped   # also the WebAssembly Yosys
+
+Flows: ``premapped``, ``xilinx`` (``synth_xilinx -flatten -noiopad``, abc9), ``lut`` (``abc -lut 6``) and
+``lut-nofraig`` (the same without ABC's SAT sweeping, as ``lutnn compile`` maps decomposed circuits).
 
 The quantized circuit is the truth-table route's netlist split into LUTs of at most 6 inputs
 (Curtis decomposition, then Shannon; what ``lutnn compile`` hands to Yosys), checked against the
@@ -103,16 +106,22 @@ def quant_design(model_path: Path, config: Path) -> tuple[Netlist, dict]:
 
 
 def run_one(name: str, nl: Netlist, flow: str, engine: str, parts, timeout: float) -> dict:
-    """One whole-design synthesis (``lutnn.synth.design.synthesize_design``, no Fmax) → one result row."""
+    """One whole-design synthesis (``lutnn.synth.design.synthesize_design``, no Fmax) → one result row.
+
+    ``flow`` ``lut-nofraig`` is ``abc -lut 6`` without SAT sweeping (what ``lutnn compile`` runs on
+    Curtis-decomposed circuits); ``lut`` keeps it.
+    """
     from lutnn.synth.design import synthesize_design
 
     os.environ["LUTNN_YOSYS_ENGINE"] = engine
     row: dict = {"design": name, "input_nodes": int(nl.n_nodes), "input_depth": int(nl.depth()), "flow": flow}
+    fraig = flow != "lut-nofraig"
+    flow = "lut" if flow == "lut-nofraig" else flow
     row["load_before"] = round(os.getloadavg()[0], 2)
     t = time.perf_counter()
     try:
         with console.status(f"{name}: {flow} ({engine}) …"):
-            ds = synthesize_design(nl, flow=flow, parts=parts, fmax=False, timeout=timeout)
+            ds = synthesize_design(nl, flow=flow, parts=parts, fmax=False, timeout=timeout, fraig=fraig)
         row["wall_s"] = round(time.perf_counter() - t, 1)
         row.update(
             {
@@ -147,7 +156,7 @@ def main() -> None:
     ap.add_argument("--quant-model", type=Path, default=ROOT / "runs" / "quant_mnist_hdr" / "model.pt")
     ap.add_argument("--quant-config", type=Path, default=ROOT / "configs" / "quant_mnist_hdr.toml")
     ap.add_argument("--mnist-flows", nargs="*", default=["premapped", "xilinx"])
-    ap.add_argument("--quant-flows", nargs="*", default=["premapped", "lut"])
+    ap.add_argument("--quant-flows", nargs="*", default=["premapped", "lut-nofraig"])
     ap.add_argument("--wasm-flows", nargs="*", default=[], help="flows also run on the WebAssembly Yosys (yowasp)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per Yosys run before it is stopped")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_synth_whole.json")

@@ -187,6 +187,7 @@ def synthesize_design(
     pipeline: int | None = None,
     timeout: float | None = None,
     fmax_timeout: float | None = 900,
+    fraig: bool = True,
 ) -> DesignSynthesis:
     """Synthesise the whole design in one run and return the report's ``luts`` and ``timing`` sections.
 
@@ -194,13 +195,14 @@ def synthesize_design(
     and the part names (e.g. encoder, core, head) for ``luts.design_lut6_parts``. ``fmax``: place
     and route a ``synth_ecp5`` mapping with nextpnr-ecp5 (LUT4 fabric) for ``timing.fmax_mhz``.
     ``pipeline``: the register stage spacing R of the exported design (latency and FFs reported
-    for it; Fmax then comes from the pipelined design).
+    for it; Fmax then comes from the pipelined design). ``fraig=False`` (``lut`` flow) skips ABC's
+    SAT sweeping, which stalls on large circuits (:func:`lutnn.synth.yosys.synthesize`).
     """
     from lutnn.synth.yosys import synthesize
     from lutnn.tools.yosys import yosys_tool
 
     t0 = time.perf_counter()
-    res = synthesize(nl, flow=flow, k=6, timeout=timeout, fmax=False, cell_types=True)
+    res = synthesize(nl, flow=flow, k=6, timeout=timeout, fmax=False, cell_types=True, fraig=fraig)
     rep = res.report
     tool = yosys_tool()
     luts: dict = {
