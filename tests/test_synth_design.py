@@ -42,6 +42,37 @@ def test_attribution_of_the_reference_itself_is_exact():
     assert counts == {"encoder": 10, "core": 14, "head": 6}
 
 
+def test_attribution_counts_a_function_found_in_two_parts_once_in_each():
+    # a core LUT equal to an encoder signal (here: its copy) must count in the core, not the encoder
+    b = NetlistBuilder("dup", k=6)
+    x = list(b.add_input("x", 6))
+    e0 = b.add_lut(x[:3], 0x96)
+    e1 = b.add_lut(x[3:], 0xE8)
+    c0 = b.add_lut(x[:3], 0x96)  # the core recomputes e0
+    c1 = b.add_lut([e0, e1, c0], 0x7E)
+    h = b.add_lut([c0, c1], 0x6)
+    b.add_output("y", [h, e1])
+    ref = b.build()
+    part = np.full(ref.n_signals, -1)
+    part[6:8], part[8:10], part[10] = 0, 1, 2
+    counts = attribute_parts(ref, part, ["encoder", "core", "head"], ref, np.ones(ref.n_nodes, bool))
+    assert counts == {"encoder": 2, "core": 2, "head": 1}
+
+
+def test_attribution_tells_rare_signals_apart():
+    # an AND of 24 inputs is 0 on every uniform random vector; the biased half of the vectors sets it
+    b = NetlistBuilder("rare", k=6)
+    x = list(b.add_input("x", 24))
+    enc = [b.add_lut(x[6 * i : 6 * i + 6], 1 << 63) for i in range(4)]
+    core = b.add_lut(enc, 1 << 15)
+    b.add_output("y", [core])
+    ref = b.build()
+    part = np.full(ref.n_signals, -1)
+    part[24:28], part[28] = 0, 1
+    counts = attribute_parts(ref, part, ["encoder", "core", "head"], ref, np.ones(ref.n_nodes, bool))
+    assert counts == {"encoder": 4, "core": 1, "head": 0}
+
+
 def test_lut_depth_counts_only_luts():
     nl = random_netlist(8, 20, k=4, seed=1, n_outputs=3)
     assert lut_depth(nl, np.ones(nl.n_nodes, bool)) == nl.depth()

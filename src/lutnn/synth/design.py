@@ -3,10 +3,12 @@
 :func:`synthesize_design` maps the *whole* netlist (encoder + LUT layers + head) in one Yosys run,
 so ABC optimises across the part boundaries, and then attributes every mapped cell to a part
 *by function*: the mapped netlist and a part-labelled reference netlist are simulated on the same
-random vectors; a mapped cell whose output equals (or is the complement of) a reference signal
-takes that signal's part, and a cell that matches nothing (a fragment of a decomposed node, or
-logic merged across a boundary) takes the part of the first cell that reads it (outputs: the last
-part). The parts therefore always sum to the design's count. ``timing`` gives logic depth in LUT
+vectors (16,384, half of them of random bit density, so that rare signals such as a thermometer
+comparator's take both values); a mapped cell whose output equals (or is the complement of) a
+reference signal takes that signal's part (cells and signals of equal value paired one to one,
+live signals first, so a function found in two parts counts once in each), and a cell that
+matches nothing (a fragment of a decomposed node, or logic merged across a boundary) takes the
+part of the first cell that reads it (outputs: the last part). The parts therefore always sum to the design's count. ``timing`` gives logic depth in LUT
 levels of the mapped design, flip-flops, latency in clock cycles and Fmax from nextpnr-ecp5
 place-and-route of a separate ``synth_ecp5`` run (LUT4 fabric) when the design is small enough.
 """
@@ -45,6 +47,7 @@ class DesignSynthesis:
     report: SynthReport
     fmax_report: SynthReport | None = None
     notes: list[str] = field(default_factory=list)
+    netlist: Netlist | None = None  # the mapped design read back (None when it could not be)
 
 
 def _all_signal_values(nl: Netlist, words: np.ndarray) -> np.ndarray:
@@ -62,25 +65,42 @@ def _all_signal_values(nl: Netlist, words: np.ndarray) -> np.ndarray:
     return simulate_packed(probe, words)
 
 
+def _mixed_vectors(n_inputs: int, words: int, seed: int) -> np.ndarray:
+    """Packed vectors ``uint64 [n_inputs, words]``: half uniform bits, half with a random bit density per vector.
+
+    The biased half drives wide comparators (a thermometer encoder's) to both ends, so signals that
+    uniform bits leave nearly constant take both values and can be told apart.
+    """
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, 2**63, size=(n_inputs, words), dtype=np.int64).astype(np.uint64)
+    w |= rng.integers(0, 2, size=(n_inputs, words), dtype=np.int64).astype(np.uint64) << np.uint64(63)
+    lane = np.uint64(1) << np.arange(64, dtype=np.uint64)
+    for j in range(words // 2, words):
+        density = rng.integers(1, 256, size=64, dtype=np.int64)  # per vector, out of 256
+        bits = rng.integers(0, 256, size=(n_inputs, 64), dtype=np.int64) < density
+        w[:, j] = (bits.astype(np.uint64) * lane).sum(axis=1, dtype=np.uint64)
+    return w
+
+
 def attribute_parts(
     ref: Netlist,
     ref_part: np.ndarray,
     part_names: list[str],
     mapped: Netlist,
     count: np.ndarray,
-    words: int = 8,
+    words: int = 256,
     seed: int = 0,
 ) -> dict[str, int]:
     """Cells of ``mapped`` per part of ``ref`` (see the module docstring); counts nodes where ``count`` is set.
 
     ``ref_part[s]`` is the part index of reference signal ``s`` (-1: inputs/unlabelled). Inputs
-    are matched by bit name. Unmatched cells take the part of their first reader; cells that
-    drive only outputs (or nothing) take the last part.
+    are matched by bit name, on ``64 * words`` vectors (:func:`_mixed_vectors`). Cells and
+    reference signals of equal value are paired one to one (live signals first, then in signal
+    order), so a function present in two parts counts in both. Unmatched cells take the part of
+    their first reader; cells that drive only outputs (or nothing) take the last part.
     """
-    rng = np.random.default_rng(seed)
     ref_bits = ref.input_bit_names()
-    w_ref = rng.integers(0, 2**63, size=(ref.n_inputs, words), dtype=np.int64).astype(np.uint64)
-    w_ref |= rng.integers(0, 2, size=(ref.n_inputs, words), dtype=np.int64).astype(np.uint64) << np.uint64(63)
+    w_ref = _mixed_vectors(ref.n_inputs, words, seed)
     pos = {b: i for i, b in enumerate(ref_bits)}
     w_map = np.zeros((mapped.n_inputs, words), dtype=np.uint64)
     for j, b in enumerate(mapped.input_bit_names()):
@@ -89,20 +109,40 @@ def attribute_parts(
     vr = _all_signal_values(ref, w_ref)
     vm = _all_signal_values(mapped, w_map)
     full = np.uint64(2**64 - 1)
-    sig_part: dict[bytes, int] = {}
-    for s in range(ref.n_inputs, ref.n_signals):
-        p = int(ref_part[s])
-        if p < 0:
+    # live reference signals are matched first (an unused comparator of an unswept reference has no cell)
+    live = np.zeros(ref.n_signals, dtype=bool)
+    todo = [int(s) for s in ref.output_signals.tolist()]
+    while todo:
+        s = todo.pop()
+        if live[s]:
+            continue
+        live[s] = True
+        if s >= ref.n_inputs:
+            i = s - ref.n_inputs
+            todo.extend(int(f) for f in ref.fanins[i, : ref.arity[i]].tolist())
+    # each value (and its complement) -> the reference signals that carry it: live ones first, in signal order
+    carriers: dict[bytes, list[int]] = {}
+    order = np.concatenate([np.flatnonzero(live), np.flatnonzero(~live)])
+    for s in order[order >= ref.n_inputs].tolist():
+        if int(ref_part[s]) < 0:
             continue
         row = vr[s]
         if not row.any() or (row == full).all():
             continue
         for key in (row.tobytes(), (~row).tobytes()):
-            sig_part.setdefault(key, p)
+            carriers.setdefault(key, []).append(s)
+    # one-to-one: a mapped cell takes a carrier not yet taken, so k equal signals in k parts count
+    # once in each part (a trained core LUT can equal an encoder comparator given the thermometer code)
+    taken = np.zeros(ref.n_signals, dtype=bool)
     n_pi = mapped.n_inputs
     part = np.full(mapped.n_nodes, -1, dtype=np.int64)
     for i in range(mapped.n_nodes):
-        part[i] = sig_part.get(vm[n_pi + i].tobytes(), -1)
+        cand = carriers.get(vm[n_pi + i].tobytes())
+        if not cand:
+            continue
+        s = next((c for c in cand if not taken[c]), cand[0])
+        taken[s] = True
+        part[i] = int(ref_part[s])
     # unmatched: the part of the first reader (nodes are in topological order: readers come later)
     first_reader = np.full(mapped.n_nodes, -1, dtype=np.int64)
     for i in range(mapped.n_nodes - 1, -1, -1):
@@ -147,6 +187,7 @@ def synthesize_design(
     pipeline: int | None = None,
     timeout: float | None = None,
     fmax_timeout: float | None = 900,
+    fraig: bool = True,
 ) -> DesignSynthesis:
     """Synthesise the whole design in one run and return the report's ``luts`` and ``timing`` sections.
 
@@ -154,13 +195,14 @@ def synthesize_design(
     and the part names (e.g. encoder, core, head) for ``luts.design_lut6_parts``. ``fmax``: place
     and route a ``synth_ecp5`` mapping with nextpnr-ecp5 (LUT4 fabric) for ``timing.fmax_mhz``.
     ``pipeline``: the register stage spacing R of the exported design (latency and FFs reported
-    for it; Fmax then comes from the pipelined design).
+    for it; Fmax then comes from the pipelined design). ``fraig=False`` (``lut`` flow) skips ABC's
+    SAT sweeping, which stalls on large circuits (:func:`lutnn.synth.yosys.synthesize`).
     """
     from lutnn.synth.yosys import synthesize
     from lutnn.tools.yosys import yosys_tool
 
     t0 = time.perf_counter()
-    res = synthesize(nl, flow=flow, k=6, timeout=timeout, fmax=False, cell_types=True)
+    res = synthesize(nl, flow=flow, k=6, timeout=timeout, fmax=False, cell_types=True, fraig=fraig)
     rep = res.report
     tool = yosys_tool()
     luts: dict = {
@@ -221,7 +263,7 @@ def synthesize_design(
     if notes:
         luts["notes"] = notes
     luts["total_runtime_s"] = round(time.perf_counter() - t0, 2)
-    return DesignSynthesis(luts=luts, timing=timing, report=rep, fmax_report=None, notes=notes)
+    return DesignSynthesis(luts=luts, timing=timing, report=rep, fmax_report=None, notes=notes, netlist=mapped)
 
 
 def nextpnr_version() -> str:
