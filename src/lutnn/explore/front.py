@@ -95,7 +95,8 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
     q_test = model.quantizer.transform(full.x_test)
     ex = space.base.get("export", {})
     synth = ex.get("synth", "xilinx") or "xilinx"
-    scope = space.options.front_synth_scope or ex.get("synth_scope", "design")
+    scope = space.options.front_synth_scope or ex.get("synth_scope", "whole")
+    scope = "whole" if scope == "design" else scope  # "design": the name before one-run whole synthesis
     sim = ex.get("hdl_sim", "icarus")
     sim = sim if sim and have_tool("iverilog" if sim == "icarus" else "verilator") else None
     rep = export_run(

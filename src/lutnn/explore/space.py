@@ -102,7 +102,7 @@ class SearchOptions:
     prune: bool = True  # stop trials whose learning curve is dominated (see lutnn.explore.study)
     prune_warmup: float = 0.5  # prune only after this fraction of the epochs
     prune_margin: float = 0.04  # ... when a no-larger completed trial was this much more accurate then
-    front_synth_scope: str | None = None  # design | parts for the front's whole-design synthesis (default: config's)
+    front_synth_scope: str | None = None  # whole | parts for the front's synthesis (default: the config's)
 
 
 @dataclass
@@ -269,8 +269,8 @@ def _options(table: Any, errors: list[str]) -> SearchOptions:
             f"[search] prune_margin={opts.prune_margin!r} must be >= 0 (accuracy, 0.03 = 3 points)",
         ),
         (
-            opts.front_synth_scope in (None, "design", "parts"),
-            f"[search] front_synth_scope={opts.front_synth_scope!r} must be design or parts",
+            opts.front_synth_scope in (None, "whole", "design", "parts"),
+            f"[search] front_synth_scope={opts.front_synth_scope!r} must be whole or parts",
         ),
         (opts.name is None or isinstance(opts.name, str), "[search] name must be a string"),
         (opts.base is None or isinstance(opts.base, str), "[search] base must be a path string"),
