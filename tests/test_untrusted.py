@@ -83,3 +83,16 @@ def test_onnx_external_data_is_not_read(tmp_path) -> None:
     path.write_bytes(helper.make_model(g).SerializeToString())
     with pytest.raises(LutnnError, match="tensors stored in external files"):
         read_qonnx(path)
+
+
+def test_every_torch_load_is_weights_only() -> None:
+    """A crafted checkpoint must never run code: each torch.load in src/ passes weights_only=True."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "lutnn"
+    calls = [
+        (p.name, m.group(0)) for p in src.rglob("*.py") for m in re.finditer(r"torch\.load\([^)]*\)", p.read_text())
+    ]
+    assert calls, "no torch.load found: the scan is looking in the wrong place"
+    assert [c for c in calls if "weights_only=True" not in c[1]] == []

@@ -210,10 +210,11 @@ def _jd(o):
 
 
 def _epochs_done(p: Path) -> int:
-    import torch
+    """Epochs a checkpoint holds (0 when unreadable), read with lutnn's weights-only loader."""
+    from lutnn.lutnet.train import _read_checkpoint
 
     try:
-        return int(torch.load(p, map_location="cpu", weights_only=False).get("epoch", 0))
+        return int(_read_checkpoint(p, "cpu").get("epoch", 0))
     except Exception:
         return 0
 
