@@ -25,9 +25,9 @@ def ship(run: Path, dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for f in FILES[:-2]:
-        shutil.copy2(run / f, dest / f)
-    shutil.copy2(run / "config.toml", dest / "config.toml")
+    for f in FILES:
+        if f != "report.json":  # rewritten below
+            shutil.copy2(run / f, dest / f)
     rep = json.loads((run / "report.json").read_text())
     rep["files"] = {k: v for k, v in rep["files"].items() if v in FILES}
     rep.pop("history", None)  # per-epoch curves: in the benchmark JSON, not needed to check the design

@@ -33,14 +33,25 @@ def _plain(name: str) -> bool:
     return bool(_PLAIN.match(name)) and name not in (".", "..")
 
 
+def _beside(where: Path | str, base: Path, name: str | None, refused: str, missing: str) -> Path:
+    """The file ``name`` in the design's folder, or a one-line error: not a plain name, or not there."""
+    if name is None or not _plain(name):
+        raise FormatError(where, refused)
+    q = base / name
+    if not q.is_file():
+        raise FormatError(where, missing)
+    return q
+
+
 def collect_sources(path: Path, local_name: str) -> dict[str, bytes]:
     """``{name in the private folder: bytes}`` for the design at ``path`` and every file it may read."""
     base = path.parent
     out: dict[str, bytes] = {}
     total = 0
-    todo: list[tuple[str, Path, int]] = [(local_name, path, 0)]
+    # (name, file, include depth, Verilog to scan for more files; $readmem data files are not scanned)
+    todo: list[tuple[str, Path, int, bool]] = [(local_name, path, 0, True)]
     while todo:
-        name, p, depth = todo.pop()
+        name, p, depth, verilog = todo.pop()
         if name in out:
             continue
         if depth > 16:
@@ -48,8 +59,10 @@ def collect_sources(path: Path, local_name: str) -> dict[str, bytes]:
         data = p.read_bytes()
         total += len(data)
         if total > MAX_SOURCE_BYTES:
-            raise FormatError(path, f"the design and its included files exceed {MAX_SOURCE_BYTES >> 20} MiB")
+            raise FormatError(path, f"the design and the files it reads exceed {MAX_SOURCE_BYTES >> 20} MiB")
         out[name] = data
+        if not verilog:
+            continue
         text = data.decode("utf-8", "replace")
         where = path if depth == 0 else f"{path} (via {name})"
         if "``" in text:
@@ -59,31 +72,24 @@ def collect_sources(path: Path, local_name: str) -> dict[str, bytes]:
             raise FormatError(where, f"${m.group(1)} opens files; lutnn reads synthesizable combinational logic only")
         for m in _INCLUDE.finditer(text):
             inc = m.group(3)
-            if inc is None or not _plain(inc):
-                raise FormatError(
-                    where,
-                    f"`include {m.group(2)[:80]!r} refused: only a plain file name beside the design may be "
-                    "included (no folders, no macros)",
-                )
-            q = base / inc
-            if not q.is_file():
-                raise FormatError(where, f'`include "{inc}": no such file beside the design')
-            todo.append((inc, q, depth + 1))
+            q = _beside(
+                where,
+                base,
+                inc,
+                f"`include {m.group(2)[:80]!r} refused: only a plain file name beside the design may be "
+                "included (no folders, no macros)",
+                f'`include "{inc}": no such file beside the design',
+            )
+            todo.append((inc, q, depth + 1, True))
         for m in _READMEM.finditer(text):
             f = m.group(2)
-            if f is None or not _plain(f):
-                raise FormatError(
-                    where,
-                    f"$readmem of {m.group(1).strip()[:80]!r} refused: only a plain file name beside the design "
-                    "may be read (a string literal, no folders)",
-                )
-            q = base / f
-            if not q.is_file():
-                raise FormatError(where, f'$readmem file "{f}": no such file beside the design')
-            if f not in out:
-                blob = q.read_bytes()
-                total += len(blob)
-                if total > MAX_SOURCE_BYTES:
-                    raise FormatError(path, f"the design and its data files exceed {MAX_SOURCE_BYTES >> 20} MiB")
-                out[f] = blob
+            q = _beside(
+                where,
+                base,
+                f,
+                f"$readmem of {m.group(1).strip()[:80]!r} refused: only a plain file name beside the design "
+                "may be read (a string literal, no folders)",
+                f'$readmem file "{f}": no such file beside the design',
+            )
+            todo.append((f, q, depth, False))
     return out
