@@ -117,6 +117,56 @@ def test_tiny_explore_writes_front_trials_and_plots(tmp_path):
     assert r.returncode == 1 and "another space" in r.stderr
 
 
+QUANT_SPACE = """
+[search]
+family = "quantnet"
+trials = 3
+objectives = ["accuracy", "lut6"]
+sampler = "random"
+prune = false
+seed = 0
+
+[fixed]
+"data.name" = "digits"
+"data.scale" = 16.0
+"model.in_bits" = 2
+"model.in_scale" = 0.3333333
+"model.act_bits" = 2
+"model.w_bits" = 2
+"model.mask" = "learned"
+"train.epochs" = 4
+"export.hdl_vectors" = 60
+
+[params]
+"model.hidden" = { choices = [[8], [12]] }
+"model.fan_in" = { low = 2, high = 3 }
+"""
+
+
+def test_quantnet_trials_compile_exact_circuits_and_export_a_front(tmp_path):
+    """The other family: QAT trials scored from their compiled netlist; front points tested, exported, synthesised."""
+    space, out = tmp_path / "q.toml", tmp_path / "run"
+    space.write_text(QUANT_SPACE)
+    _run(str(space), "--out", str(out), "--trials", "3")
+    rows = list(csv.DictReader((out / "trials.csv").open()))
+    assert len(rows) == 3 and all(r["state"] == "complete" for r in rows)
+    front = json.loads((out / "front.json").read_text())
+    assert front
+    for p in front:
+        d = out / p["dir"]
+        rep = json.loads((d / "report.json").read_text())
+        assert rep["family"] == "quantnet" and (d / "design.v").exists() and (d / "config.toml").exists()
+        # the netlist is the integer model, bit for bit, so the two accuracies on the 450 test images agree
+        assert rep["accuracy"]["netlist"] == rep["accuracy"]["integer_model"] == p["test_accuracy"]
+        assert rep["luts"]["design_lut6"] == p["design_lut6"] > 0 and rep["luts"]["scope"] == "whole"
+        assert rep["interface"]["bits"] == 2 and len(rep["interface"]["inputs"]) == 64
+        if rep["hdl"]:
+            assert rep["hdl"]["vectors"] == 60 and rep["hdl"]["mismatches_vs_netlist"] == 0
+        trial = next(r for r in rows if int(r["number"]) == p["trial"])
+        assert float(trial["val_accuracy"]) == p["val_accuracy"]
+        assert int(float(trial["search_cost"])) == p["design_nodes"]  # cost = "nodes": the compiled circuit's LUTs
+
+
 def test_kill_and_resume(tmp_path):
     space, out = _space(tmp_path, epochs=30, subset=1000, layers="[[200]]"), tmp_path / "run"
     storage = f"sqlite:///{out / 'study.db'}"

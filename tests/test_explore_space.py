@@ -137,12 +137,20 @@ family = "quantnet"
     assert sp.options.family == "quantnet" and [p.name for p in sp.params] == ["model.hidden", "train.lr"]
     with pytest.raises(SpaceError, match="unknown key 'layers'"):
         parse_space('[search]\nfamily = "quantnet"\n[params]\n"model.layers" = { choices = [[1]] }\n', "q.toml")
+    # values are checked by the quant config's own rules, every candidate at once
+    bad = '[search]\nfamily = "quantnet"\n[fixed]\n"data.name" = "digits"\n"export.route" = "fast"\n'
+    bad += '[params]\n"model.hidden" = { choices = [[16]] }\n"model.w_bits" = { low = 0, high = 4 }\n'
+    with pytest.raises(SpaceError) as e:
+        parse_space(bad, "q.toml")
+    assert "export.route = 'fast'" in str(e.value)
 
 
-@pytest.mark.parametrize("name", ["digits.toml", "digits_long.toml", "mnist.toml", "mnist_quick.toml"])
+@pytest.mark.parametrize(
+    "name", ["digits.toml", "digits_long.toml", "mnist.toml", "mnist_quick.toml", "quant_digits.toml"]
+)
 def test_shipped_spaces_are_valid(name):
     sp = load_space(ROOT / "configs" / "explore" / name)
-    assert sp.params and sp.options.family == "lutnet"
+    assert sp.params and sp.options.family == ("quantnet" if name.startswith("quant") else "lutnet")
 
 
 def test_pareto_front_keeps_exactly_the_non_dominated_points():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -16,18 +15,6 @@ from lutnn.fileio import atomic_write
 from lutnn.quantnet.config import load_quant_config, quant_dataset
 
 __all__ = ["compile_cmd", "draw_cmd", "qat"]
-
-
-def _qat_augment(kind: object, n_features: int, config: Path):
-    """``[train] augment = "shift"``: ±1-pixel shifts of square images (MNIST 28x28, digits 8x8)."""
-    from lutnn.quantnet.qat import shift_augment
-
-    side = math.isqrt(n_features)
-    if kind != "shift":
-        raise LutnnError(f'{config}: [train] augment = {kind!r}; the only QAT augmentation is "shift"')
-    if side * side != n_features:
-        raise LutnnError(f'{config}: augment = "shift" needs square images; {n_features} features are not')
-    return shift_augment((side, side))
 
 
 @app.command("qat")
@@ -43,24 +30,18 @@ def qat(
     epochs: int = typer.Option(None, help="override [train] epochs"),
 ) -> None:
     """Quantization-aware training of a fixed-point MLP or conv net; prints float and integer-model accuracy."""
+    from lutnn.quantnet.build import build_quant_model, qat_augment
     from lutnn.quantnet.intmodel import save_integer_model
-    from lutnn.quantnet.qat import QuantMLP, evaluate, save_quant_model, train_qat
+    from lutnn.quantnet.qat import evaluate, save_quant_model, train_qat
 
     cfg = load_quant_config(config)
     xtr, ytr, xte, yte, n_classes, prep = quant_dataset(cfg["data"])
-    if "conv" in cfg["model"] or "in_shape" in cfg["model"]:
-        from lutnn.quantnet.conv import QuantCNN
-
-        if "conv" not in cfg["model"] or "in_shape" not in cfg["model"]:
-            raise LutnnError(f"{config}: a conv net needs both [model] conv and in_shape (see quant_digits_cnn.toml)")
-        m = QuantCNN(xtr.shape[1], n_classes=n_classes, **{"hidden": [], **cfg["model"]})
-    else:
-        m = QuantMLP(xtr.shape[1], n_classes=n_classes, **cfg["model"])
+    m = build_quant_model(cfg["model"], xtr.shape[1], n_classes, str(config))
     tr = dict(cfg.get("train", {}))
     if epochs is not None:
         tr["epochs"] = epochs
     if "augment" in tr:
-        tr["augment"] = _qat_augment(tr["augment"], xtr.shape[1], config)
+        tr["augment"] = qat_augment(tr["augment"], xtr.shape[1], str(config))
     hist = train_qat(m, xtr, ytr, x_val=xte, y_val=yte, **tr)
     im = m.integer_model()
     im.meta["prep"] = prep

@@ -17,7 +17,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lutnn.errors import LutnnError
 from lutnn.explore.space import SearchSpace
 from lutnn.fileio import atomic_write
 from lutnn.lutnet.config import config_toml
@@ -73,6 +72,10 @@ def pareto(points: list[tuple[float, ...]], maximize: list[bool]) -> list[int]:
 
 def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
     """Rebuild one front trial, test it on the test split from its netlist, export and synthesise it whole."""
+    if space.options.family == "quantnet":
+        from lutnn.explore.quant import export_quant_point
+
+        return export_quant_point(space, study_trial, out)
     from lutnn.explore.common import split_dataset
     from lutnn.lutnet.train import load_checkpoint
     from lutnn.pipeline import _json_default, export_run
@@ -348,8 +351,6 @@ def write_front(space: SearchSpace, study, out: str | Path, jobs: int = 1) -> li
     """Export every front point whole (``jobs`` at once), then write ``front.json``, ``trials.csv``,
     ``front.png`` and ``report.html``."""
     out = Path(out)
-    if space.options.family != "lutnet":
-        raise LutnnError("front export is implemented for LUT networks (family = lutnet) only")
     trials = _live_complete(study)
     maximize = [o == "accuracy" for o in space.options.objectives]
     idx = pareto([tuple(t.values) for t in trials], maximize)

@@ -145,7 +145,7 @@ def _quantnet_keys() -> dict[str, set[str]]:
         "data": {"name", "path", "scale", "standardize", "n", "seed"},
         "model": set(_MODEL_KEYS),
         "train": set(_TRAIN_KEYS),
-        "export": {"route", "limit", "k", "synth"},
+        "export": {"route", "limit", "hdl_vectors"},
     }
 
 
@@ -306,15 +306,24 @@ def _check_config(family: str, d: dict[str, Any], path: Path) -> str | None:
 
 
 def _check_quant(d: dict[str, Any]) -> None:
-    from lutnn.quantnet.config import _MODEL_KEYS, _TRAIN_KEYS
+    from lutnn.quantnet.config import check_quant_config
 
     if "data" not in d or "name" not in d.get("data", {}):
         raise LutnnError("a quantnet space needs data.name (in [fixed] or the base config)")
     if "model" not in d:
         raise LutnnError("a quantnet space needs [model] keys (in [fixed], [params] or the base config)")
-    bad = set(d["model"]) - _MODEL_KEYS | set(d.get("train", {})) - _TRAIN_KEYS
-    if bad:
-        raise LutnnError(f"unknown quantnet keys {sorted(bad)}")
+    ex = d.get("export", {})
+    problems = []
+    if ex.get("route", "auto") not in ("auto", "tt", "datapath"):
+        problems.append(f"export.route = {ex['route']!r} must be auto, tt or datapath")
+    for key, hi in (("limit", 20), ("hdl_vectors", 10**6)):
+        v = ex.get(key, 1)
+        if not (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= hi):
+            problems.append(f"export.{key} = {v!r} must be an integer in 1..{hi}")
+    if problems:
+        raise LutnnError("; ".join(problems))
+    clean = {s: {k: v for k, v in t.items() if v is not None} for s, t in d.items() if s != "export"}
+    check_quant_config(clean, "config")
 
 
 def parse_space(text: str, path: str | Path = "space.toml") -> SearchSpace:
@@ -345,13 +354,14 @@ def parse_space(text: str, path: str | Path = "space.toml") -> SearchSpace:
     space = SearchSpace(p, opts, base, params, text)
     space.base = space.config_dict(fixed)
     if not any("[fixed]" in e or "base" in e for e in errors):  # every candidate must pass the config's checks
-        msg = _check_config(family, space.config_dict({}), p)
+        first = {q.name: q.corners()[0] for q in params}  # a searched key may be absent from base and [fixed]
+        msg = _check_config(family, space.config_dict(first), p)
         if msg:
-            errors.append(f"the base config with [fixed] applied is invalid: {msg}")
+            errors.append(f"the base config with [fixed] and the first value of each [params] key is invalid: {msg}")
         else:
             for q in params:
                 for v in q.corners():
-                    msg = _check_config(family, space.config_dict({q.name: v}), p)
+                    msg = _check_config(family, space.config_dict({**first, q.name: v}), p)
                     if msg:
                         errors.append(f"[params] {q.name} = {v!r} gives an invalid config: {msg}")
     if errors:

@@ -252,31 +252,29 @@ def _objective_factory(space: SearchSpace, out: Path, n_trials: int, threads: in
         trial.set_user_attr("pid", os.getpid())
         values = {q.name: q.suggest(trial) for q in space.params}
         d = space.config_dict(values)
-        cfg = RunConfig.from_dict(d, source=f"{space.path} (trial {trial.number})")
-        if "train.threads" not in values:  # this machine's cores shared by the --jobs trials, never more
-            cfg.train.threads = threads if cfg.train.threads is None else min(cfg.train.threads, threads)
-        cfg.export.verilog = False
-        cfg.export.hdl_sim = None
-        if o.cost == "nodes":
-            cfg.export.synth = None
-        elif cfg.export.synth is None:
-            cfg.export.synth = "xilinx"
         retry_dir = trial.user_attrs.get("dir")
         rel = retry_dir or f"{TRIALS_DIR}/{trial.number:04d}"
         trial.set_user_attr("dir", rel)
-        trial.set_user_attr("size", int(sum(cfg.model.layers)))
-        search_ds, _ = split_dataset(space, d.get("data", {}))
-        size = sum(cfg.model.layers)
+        quant = o.family == "quantnet"
+        unit = "neurons" if quant else "nodes"
+        if quant:
+            model = d.get("model", {})
+            size = int(sum(model.get("hidden") or []) + sum(c.get("channels", 0) for c in model.get("conv") or []))
+            epochs = int(d.get("train", {}).get("epochs") or 20)
+        else:
+            cfg = RunConfig.from_dict(d, source=f"{space.path} (trial {trial.number})")
+            size, epochs = int(sum(cfg.model.layers)), cfg.train.epochs
+        trial.set_user_attr("size", size)
         curve: list[float] = list(trial.user_attrs.get("curve") or []) if retry_dir else []
         if retry_dir:
             trial.set_user_attr("resumed_at_epoch", len(curve))
-        epochs = cfg.train.epochs
 
         def on_epoch(rec: dict) -> None:
             if parent is not None and os.getppid() != parent:
                 raise _ParentGone()
             del curve[int(rec["epoch"]) - 1 :]
-            curve.append(round(float(rec["test_acc"]), 5))  # the search's "test" split is the validation split
+            # the search's "test" split is the validation split (lutnet); QAT records it as val_acc
+            curve.append(round(float(rec["val_acc"] if quant else rec["test_acc"]), 5))
             trial.set_user_attr("curve", curve)
             e = len(curve)
             if not o.prune or e >= epochs or e < max(1, math.ceil(o.prune_warmup * epochs)):
@@ -290,25 +288,43 @@ def _objective_factory(space: SearchSpace, out: Path, n_trials: int, threads: in
                 if tc[j] >= curve[-1] + o.prune_margin:
                     trial.set_user_attr(
                         "pruned",
-                        f"epoch {e}: {curve[-1]:.2%} vs trial {t.number} ({t.user_attrs['size']} nodes) {tc[j]:.2%}",
+                        f"epoch {e}: {curve[-1]:.2%} vs trial {t.number} ({t.user_attrs['size']} {unit}) {tc[j]:.2%}",
                     )
                     raise optuna.TrialPruned()
 
-        rep = run_pipeline(
-            cfg, out / rel, resume=bool(retry_dir), title=f"trial {trial.number}", dataset=search_ds, on_epoch=on_epoch
-        )
-        luts = rep["luts"]
-        val = float(rep["accuracy"]["netlist"])  # bit-exact netlist simulation on the validation split
-        cost = int(luts["design_nodes"] if o.cost == "nodes" else luts["design_lut6"])
-        depth = int(luts["design_depth"])
-        for k, v in (
-            ("val_accuracy", val),
-            ("design_nodes", int(luts["design_nodes"])),
-            ("core_nodes", int(luts["core_nodes"])),
-            ("design_lut6_search", luts.get("design_lut6")),
-            ("depth_lut", depth),
-            ("train_s", rep["timings"].get("train_s")),
-        ):
+        if quant:
+            from lutnn.explore.quant import run_quant_trial
+
+            qt = run_quant_trial(
+                space, d, out / rel, threads=threads, cost=o.cost, on_epoch=on_epoch,
+                source=f"{space.path} (trial {trial.number})",
+            )  # fmt: skip
+            val = float(qt["val_accuracy"])  # bit-exact netlist simulation on the validation split
+            cost = int(qt["design_nodes"] if o.cost == "nodes" else qt["design_lut6"])
+            depth = int(qt["depth_lut"])
+            attrs = {"design_nodes": qt["design_nodes"], "core_nodes": None,
+                     "design_lut6_search": qt.get("design_lut6"), "train_s": qt["train_s"]}  # fmt: skip
+        else:
+            if "train.threads" not in values:  # this machine's cores shared by the --jobs trials, never more
+                cfg.train.threads = threads if cfg.train.threads is None else min(cfg.train.threads, threads)
+            cfg.export.verilog = False
+            cfg.export.hdl_sim = None
+            if o.cost == "nodes":
+                cfg.export.synth = None
+            elif cfg.export.synth is None:
+                cfg.export.synth = "xilinx"
+            search_ds, _ = split_dataset(space, d.get("data", {}))
+            rep = run_pipeline(
+                cfg, out / rel, resume=bool(retry_dir), title=f"trial {trial.number}", dataset=search_ds,
+                on_epoch=on_epoch,
+            )  # fmt: skip
+            luts = rep["luts"]
+            val = float(rep["accuracy"]["netlist"])  # bit-exact netlist simulation on the validation split
+            cost = int(luts["design_nodes"] if o.cost == "nodes" else luts["design_lut6"])
+            depth = int(luts["design_depth"])
+            attrs = {"design_nodes": int(luts["design_nodes"]), "core_nodes": int(luts["core_nodes"]),
+                     "design_lut6_search": luts.get("design_lut6"), "train_s": rep["timings"].get("train_s")}  # fmt: skip
+        for k, v in {"val_accuracy": val, **attrs, "depth_lut": depth}.items():
             trial.set_user_attr(k, v)
         objs = {"accuracy": val, "lut6": cost, "depth": depth}
         return tuple(objs[k] for k in o.objectives)
@@ -406,11 +422,6 @@ def explore(
     import multiprocessing as mp
 
     out = Path(out)
-    if space.options.family != "lutnet":
-        raise LutnnError(
-            f"{space.path}: family = {space.options.family!r} spaces validate, but only LUT-network (lutnet) "
-            "trials run so far; search quantized networks by hand with lutnn qat / lutnn compile"
-        )
     if out.exists() and not out.is_dir():
         raise LutnnError(f"--out {out} is a file; give a folder")
     if jobs < 1:

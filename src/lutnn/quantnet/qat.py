@@ -337,13 +337,15 @@ def train_qat(
     progress: bool = True,
     seed: int = 0,
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Quantization-aware training with Adam and a cosine schedule; returns per-epoch history.
 
     With ``mask="learned"`` the first ``warmup_epochs`` train dense, then each neuron keeps its
     ``fan_in`` largest weights: at once, or over ``prune_epochs`` epochs on a cubic schedule (gradual
     magnitude pruning, which lets the surviving weights adapt while the mask narrows).
-    ``augment(batch, generator)`` transforms each training batch (e.g. random image shifts).
+    ``augment(batch, generator)`` transforms each training batch (e.g. random image shifts);
+    ``on_epoch(record)`` sees each epoch's history record (a search's learning curve and pruning).
     """
     xt, yt = _as_tensor(x), torch.as_tensor(np.asarray(y), dtype=torch.long)
     if xt.ndim != 2 or xt.shape[1] != model.config["in_features"]:
@@ -388,6 +390,8 @@ def train_qat(
             if x_val is not None and y_val is not None:
                 rec["val_acc"] = evaluate(model, x_val, y_val)
             hist.append(rec)
+            if on_epoch is not None:
+                on_epoch(rec)
             bar.advance(info="  ".join(f"{k} {v:.4f}" for k, v in rec.items() if k != "epoch"))
     if learned and epochs < warmup_epochs + span:
         model.apply_learned_masks()  # the schedule did not finish: reach the target fan-in
