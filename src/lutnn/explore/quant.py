@@ -187,7 +187,8 @@ def _check_verilog(im, nl, path: Path, codes: np.ndarray, y: np.ndarray, simulat
     bits = encode_buses(nl, input_values(im, codes))
     ref = simulate(nl, bits)
     got = np.asarray(simulate_verilog(path, nl, bits, simulator=simulator))
-    cls = (got[:, nl.output_bus("class")].astype(np.int64) << np.arange(nl.outputs[0].width)).sum(1)
+    sl = nl.output_bus("class")
+    cls = (got[:, sl].astype(np.int64) << np.arange(sl.stop - sl.start)).sum(1)
     return {
         "simulator": simulator,
         "vectors": len(codes),
