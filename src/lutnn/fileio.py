@@ -30,6 +30,7 @@ __all__ = [
     "check_writable",
     "clean_stale_temps",
     "folder_lock",
+    "pid_alive",
     "temp_dir",
 ]
 
@@ -47,7 +48,8 @@ def _umask() -> int:
     return old
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -68,7 +70,7 @@ def clean_stale_temps(path: str | os.PathLike, prefix: str | None = None, suffix
             if not (name.startswith(prefix) and name.endswith(suffix)):
                 continue
             pid = name[len(prefix) :].split(".", 1)[0].split("_", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     if q.is_dir() and not q.is_symlink():
                         import shutil

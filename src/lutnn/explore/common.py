@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from lutnn.explore.space import SearchSpace
 
-__all__ = ["excluded_numbers", "split_dataset"]
+__all__ = ["excluded_numbers", "exported_point", "split_dataset"]
 
 
 def excluded_numbers(trials) -> set[int]:
     """Trial numbers that do not count: failed trials retried by a later trial, surplus trials."""
     retried = {t.user_attrs.get("retry_of") for t in trials if t.user_attrs.get("retry_of") is not None}
     return {t.number for t in trials if t.number in retried or t.user_attrs.get("surplus")}
+
+
+def exported_point(out: Path, trial) -> tuple[Path, Path, dict[str, Any] | None]:
+    """(trial folder, front folder, its report if this trial was exported there already): resumed fronts skip it."""
+    fdir = out / "front" / f"{trial.number:04d}"
+    rep_path = fdir / "report.json"
+    if rep_path.exists():
+        rep = json.loads(rep_path.read_text())
+        if rep.get("explore", {}).get("trial") == trial.number:
+            return out / trial.user_attrs["dir"], fdir, rep
+    return out / trial.user_attrs["dir"], fdir, None
 
 
 _SPLITS: dict[Any, Any] = {}

@@ -76,18 +76,14 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
         from lutnn.explore.quant import export_quant_point
 
         return export_quant_point(space, study_trial, out)
-    from lutnn.explore.common import split_dataset
+    from lutnn.explore.common import exported_point, split_dataset
     from lutnn.lutnet.train import load_checkpoint
     from lutnn.pipeline import _json_default, export_run
     from lutnn.tools import have_tool
 
-    tdir = out / study_trial.user_attrs["dir"]
-    fdir = out / "front" / f"{study_trial.number:04d}"
-    rep_path = fdir / "report.json"
-    if rep_path.exists():  # a resumed run: this point was exported already
-        rep = json.loads(rep_path.read_text())
-        if rep.get("explore", {}).get("trial") == study_trial.number:
-            return rep
+    tdir, fdir, done = exported_point(out, study_trial)
+    if done is not None:  # a resumed run: this point was exported already
+        return done
     data = space.base.get("data", {})
     search_ds, full = split_dataset(space, data)
     res = load_checkpoint(tdir, dataset=search_ds)  # same split → same quantizer and encoder as in training
@@ -146,7 +142,7 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
             f"minus a {space.options.val_fraction:.0%} validation split (lutnn train uses the whole training split)",
         ),
     )
-    atomic_write(rep_path, json.dumps(rep, indent=2, default=_json_default))
+    atomic_write(fdir / "report.json", json.dumps(rep, indent=2, default=_json_default))
     return rep
 
 

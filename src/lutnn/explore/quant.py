@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lutnn.errors import LutnnError
+from lutnn.explore.common import exported_point
 from lutnn.explore.space import SearchSpace
 from lutnn.fileio import atomic_write
 
@@ -205,13 +206,9 @@ def export_quant_point(space: SearchSpace, study_trial, out: Path) -> dict[str, 
     from lutnn.synth.design import synthesize_design
     from lutnn.tools import have_tool
 
-    tdir = out / study_trial.user_attrs["dir"]
-    fdir = out / "front" / f"{study_trial.number:04d}"
-    rep_path = fdir / "report.json"
-    if rep_path.exists():  # a resumed run: this point was exported already
-        rep = json.loads(rep_path.read_text())
-        if rep.get("explore", {}).get("trial") == study_trial.number:
-            return rep
+    tdir, fdir, done = exported_point(out, study_trial)
+    if done is not None:  # a resumed run: this point was exported already
+        return done
     d = json.loads((tdir / "config.json").read_text())
     im = IntegerMLP.from_json(json.loads((tdir / "model.json").read_text()))
     sp = quant_split(space, d["data"])
@@ -263,5 +260,5 @@ def export_quant_point(space: SearchSpace, study_trial, out: Path) -> dict[str, 
             f"minus a {space.options.val_fraction:.0%} validation split; train it with lutnn qat",
         ),
     )
-    atomic_write(rep_path, json.dumps(rep, indent=2, default=str))
+    atomic_write(fdir / "report.json", json.dumps(rep, indent=2, default=str))
     return rep

@@ -32,6 +32,7 @@ from lutnn.errors import LutnnError
 from lutnn.explore.common import excluded_numbers as _excluded
 from lutnn.explore.common import split_dataset
 from lutnn.explore.space import SearchSpace
+from lutnn.fileio import pid_alive
 
 __all__ = [
     "StudyCounts",
@@ -166,16 +167,6 @@ def count_trials(study) -> StudyCounts:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _retry(study, trial) -> None:
     """Fail a dead worker's trial and enqueue its parameters again; the retry resumes its folder."""
     attrs: dict[str, Any] = {"retry_of": trial.number}
@@ -193,7 +184,7 @@ def reap_dead_trials(study) -> int:
     storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") == host and pid is not None and not _pid_alive(int(pid)):
+        if t.user_attrs.get("host") == host and pid is not None and not pid_alive(int(pid)):
             with contextlib.suppress(Exception):  # another worker may reap it at the same moment
                 if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
                     _retry(study, t)
