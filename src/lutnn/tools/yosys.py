@@ -327,7 +327,7 @@ def _yosys_error_location(log: str, name: str) -> tuple[int | None, str]:
 def read_verilog(
     path: str | os.PathLike, top: str | None = None, *, k: int = 6, timeout: float | None = None
 ) -> Netlist:
-    """Read combinational Verilog through Yosys (``synth -flatten; abc -lut k``) into a LUT netlist.
+    """Read combinational Verilog through Yosys (``synth -flatten -noabc; abc -lut k``) into a LUT netlist.
 
     Errors name the file and line (Yosys's own message, trimmed). Designs with registers are
     refused: lutnn netlists are combinational.
@@ -350,9 +350,9 @@ def read_verilog(
                 top_cmd,
                 "proc",
                 "flatten",
-                "synth -flatten",
+                "synth -flatten -noabc",  # one ABC pass below, without SAT sweeping (stalls on wide popcounts)
                 "tee -q -o ffs.txt select -count t:*dff* t:*DFF* t:$*latch*",
-                f"abc -lut {k}",
+                abc_command("lut", k, fraig=False),
                 "opt_clean -purge",
                 "rename -enumerate",
                 "write_blif out.blif",
