@@ -19,13 +19,10 @@ def excluded_numbers(trials) -> set[int]:
 
 def exported_point(out: Path, trial) -> tuple[Path, Path, dict[str, Any] | None]:
     """(trial folder, front folder, its report if this trial was exported there already): resumed fronts skip it."""
-    fdir = out / "front" / f"{trial.number:04d}"
+    tdir, fdir = out / trial.user_attrs["dir"], out / "front" / f"{trial.number:04d}"
     rep_path = fdir / "report.json"
-    if rep_path.exists():
-        rep = json.loads(rep_path.read_text())
-        if rep.get("explore", {}).get("trial") == trial.number:
-            return out / trial.user_attrs["dir"], fdir, rep
-    return out / trial.user_attrs["dir"], fdir, None
+    rep = json.loads(rep_path.read_text()) if rep_path.exists() else {}
+    return tdir, fdir, rep if rep.get("explore", {}).get("trial") == trial.number else None
 
 
 _SPLITS: dict[Any, Any] = {}
