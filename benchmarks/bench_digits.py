@@ -199,7 +199,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         return
     if a.heads:
         res = {"benchmark": f"{name}_heads", "heads": head_costs([int(g) for g in a.heads.split(",")])}
-        out = ROOT / "benchmarks" / "results" / f"{name}_heads.json"
+        out = Path(a.out) if a.out else ROOT / "benchmarks" / "results" / f"{name}_heads.json"
         out.write_text(json.dumps(res, indent=2))
         print(f"wrote {out}")
         return
