@@ -285,27 +285,3 @@ def test_learned_encoder_thresholds_train_export_and_resume(tmp_path) -> None:
     bad.encoder = EncoderConfig(kind="gray", learn=True)
     with pytest.raises(LutnnError, match=r"encoder\.learn needs a thermometer kind"):
         bad.check()
-
-
-def test_table_average_is_exported_and_survives_an_interruption(tmp_path) -> None:
-    """train.ema_epochs: the final tables are the average (not the last step's), also after stop + resume."""
-    cfg = small_config(epochs=4, layers=[120, 50], freeze_epoch=1)
-    plain = train(cfg, progress=False)
-    cfg.train.ema_epochs = 1.0
-    whole = train(cfg, progress=False)
-    assert whole.test_accuracy > 0.45
-    assert not torch.equal(whole.model.layers[0].tables, plain.model.layers[0].tables)
-
-    class Stop(Exception):
-        pass
-
-    def stop_after_two(rec: dict) -> None:
-        if rec["epoch"] == 2:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(cfg, tmp_path, progress=False, on_epoch=stop_after_two)
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["ema"] is not None
-    resumed = train(cfg, tmp_path, resume=True, progress=False)
-    for a, b in zip(whole.model.layers, resumed.model.layers, strict=True):
-        assert torch.equal(a.tables, b.tables)

@@ -116,7 +116,6 @@ class TrainConfig:
     teacher: str | None = None  # "mlp": distil from a float MLP trained first on the same data (training only)
     distill: float = 0.5  # weight of the teacher's soft labels in the loss (the rest: the hard labels)
     teacher_epochs: int = 30
-    ema_epochs: float = 0.0  # >0: export the tables averaged (EMA) over ~this many epochs after the mapping froze
 
 
 @dataclass
@@ -263,7 +262,6 @@ _RANGES: dict[str, dict[str, tuple]] = {
         "jitter": (0.0, 1.0, "must be in [0, 1]"),
         "distill": (0.0, 1.0, "must be in [0, 1]"),
         "teacher_epochs": (1, 10**6, "must be in 1..1000000"),
-        "ema_epochs": (0.0, 1e6, "must be in [0, 1000000] epochs (0: no averaging)"),
     },
     "export": {
         "hdl_vectors": (1, 10**7, "must be in 1..10000000"),

@@ -275,9 +275,6 @@ def train(
 
         console = Console()
     n_batches = math.ceil(len(q_tr) / bs)
-    # EMA of the tables once the mapping is fixed: the exported bits are the average's signs (fewer late flips)
-    ema_decay = 1.0 - 1.0 / (cfg.train.ema_epochs * n_batches) if cfg.train.ema_epochs > 0 else 0.0
-    ema = [t.to(device) for t in ck["ema"]] if ck is not None and ck.get("ema") else None
     # a bar on a terminal, a line every ~10% elsewhere (lutnn.progress)
     with (
         reporting(console if progress else None),
@@ -305,8 +302,6 @@ def train(
                 loss.backward()
                 opt.step()
                 model.clamp_()
-                if ema_decay > 0 and epoch >= freeze_at:
-                    ema = _update_ema(ema, model, ema_decay)
                 tot_loss += float(loss.detach()) * len(idx)
                 tot_correct += int((logits.argmax(1) == y_tr[idx]).sum())
                 seen += len(idx)
@@ -316,10 +311,6 @@ def train(
                 )
             if sched is not None:
                 sched.step()
-            if ema is not None and epoch + 1 == epochs:  # the average becomes the trained network
-                with torch.no_grad():
-                    for e, layer in zip(ema, model.layers, strict=True):
-                        layer.tables.copy_(e)
             test_acc = _accuracy(model, q_te, y_te)
             rec = {
                 "epoch": epoch + 1,
@@ -333,7 +324,7 @@ def train(
                 f"epoch {epoch + 1}/{epochs}  loss {rec['loss']:.3f}  train {rec['train_acc']:.2%}  test {test_acc:.2%}"
             )
             if out is not None and ((epoch + 1) % max(1, cfg.train.checkpoint_every) == 0 or epoch + 1 == epochs):
-                save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1, ema)
+                save_checkpoint(out / CHECKPOINT, cfg, model, opt, sched, history, epoch + 1)
             if on_epoch is not None:
                 on_epoch(rec)
     if freeze_at >= epochs:
@@ -342,19 +333,7 @@ def train(
     return TrainResult(model, prep, history, time.perf_counter() - t0, cfg)
 
 
-def _update_ema(ema: list[torch.Tensor] | None, model: LUTNetwork, decay: float) -> list[torch.Tensor]:
-    """One step of the tables' exponential moving average (started from the current tables)."""
-    with torch.no_grad():
-        if ema is None:
-            return [layer.tables.detach().clone() for layer in model.layers]
-        for e, layer in zip(ema, model.layers, strict=True):
-            e.lerp_(layer.tables.detach(), 1.0 - decay)
-    return ema
-
-
-def save_checkpoint(
-    path: Path, cfg: RunConfig, model: LUTNetwork, opt, sched, history, epoch: int, ema: list | None = None
-) -> None:
+def save_checkpoint(path: Path, cfg: RunConfig, model: LUTNetwork, opt, sched, history, epoch: int) -> None:
     """Everything needed to resume or export: config, weights, optimiser, history (written atomically)."""
     import io
 
@@ -371,7 +350,6 @@ def save_checkpoint(
             "epoch": epoch,
             "frozen": all(layer.frozen for layer in model.layers),
             "quantizer": model.quantizer.state(),
-            "ema": ema,
         },
         buf,
     )
