@@ -8,6 +8,7 @@ DWN 96.7% with 3,000 LUT6 (core only, 15 s).
     .venv/bin/python benchmarks/bench_digits.py --heads 3,6,7,10   # LUT6 of the popcount/argmax head alone
     .venv/bin/python benchmarks/bench_digits.py --val --seeds 0,1 --set train.augment=shift   # model selection
     .venv/bin/python benchmarks/bench_digits.py --seeds 0,1,2 --set encoder.learn=True --out F.json   # an override on test
+    .venv/bin/python benchmarks/bench_digits.py --config C --collect runs/bench/C_s0 runs/b2/C_s1   # seeds run apart
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ def run(
     if seed is not None:
         cfg.train.seed = seed
     rep = run_pipeline(cfg, out_root / f"{config.stem}_s{cfg.train.seed}", title=config.stem, force=True)
+    return result_row(config, rep, cfg.train.seed, overrides, threads)
+
+
+def result_row(config: Path, rep: dict, seed: int, overrides: list[str] = (), threads: int | None = None) -> dict:
+    """One result row from a finished run's report.json."""
     luts, acc, tm = rep["luts"], rep["accuracy"], rep["timings"]
     return {
         "config": str(config.relative_to(ROOT)) if config.is_relative_to(ROOT) else str(config),
         "overrides": list(overrides),
-        "seed": cfg.train.seed,
+        "seed": seed,
         "dataset": rep["dataset"]["name"],
         "layers": rep["model"]["layers"],
         "encoder": rep["model"]["encoder"],
@@ -190,6 +196,9 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     )
     ap.add_argument("--val", action="store_true", help="instead: validation-split accuracy (no test set, no export)")
     ap.add_argument("--set", nargs="*", default=[], help="config overrides such as train.augment=shift")
+    ap.add_argument(
+        "--collect", nargs="+", default=None, help="instead of training: rows from finished run folders of --config"
+    )
     a = ap.parse_args()
     if a.val:
         vs = [int(s) for s in (a.seeds or "0").split(",")]
@@ -204,11 +213,20 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         print(f"wrote {out}")
         return
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [None]
-    rows = [
-        run(ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set)
-        for c in a.config
-        for seed in seeds
-    ]
+    if a.collect:  # seeds trained by separate processes (in parallel): one results file from their folders
+        cfg_path = ROOT / a.config[0] if not Path(a.config[0]).is_absolute() else Path(a.config[0])
+        rows = []
+        for d in a.collect:
+            seed = load_config(Path(d) / "config.toml").train.seed
+            rows.append(result_row(cfg_path, json.loads((Path(d) / "report.json").read_text()), seed, a.set, a.threads))
+    else:
+        rows = [
+            run(
+                ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set
+            )
+            for c in a.config
+            for seed in seeds
+        ]
     print_table(rows, title)
     summary = summarize(rows)
     for s in summary:

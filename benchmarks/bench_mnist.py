@@ -4,6 +4,8 @@ Targets (issue): ≥ 97.0% with ≤ 1,500 LUT6 core; ≥ 98.0% with ≤ 6,000 LU
 (core only, Vivado): DWN 97.1% at 692, 98.3% at 4,082; TreeLUT 97% at 4,478.
 
     .venv/bin/python benchmarks/bench_mnist.py [--config configs/mnist_small.toml configs/mnist_large.toml] [--no-synth]
+    .venv/bin/python benchmarks/bench_mnist.py --config configs/mnist_600.toml --seeds 0,1,2 --threads 1 \
+        --out benchmarks/results/mnist_600.json       # one results file per config
 """
 
 from __future__ import annotations

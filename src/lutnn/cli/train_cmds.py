@@ -113,7 +113,7 @@ def demo_config() -> RunConfig:
     return RunConfig(  # configs/digits.toml, for an installed package without the repository's configs/
         encoder=EncoderConfig(kind="quantile", levels=4),
         model=ModelConfig(layers=[350], k=6, connectivity="learned", candidates=8, tau=2.5053059499027364, smooth=0.0),
-        train=TrainConfig(epochs=40, batch_size=64, lr=0.018892081869380906),
+        train=TrainConfig(epochs=40, batch_size=32, lr=0.018892081869380906),
         export=ExportConfig(hdl_vectors=450),
     )
 
