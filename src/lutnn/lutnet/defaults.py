@@ -47,8 +47,11 @@ def choose_defaults(cfg: RunConfig, ds: Dataset) -> list[dict]:
     else:
         levels = max(2, min(8, 512 // max(1, f)))
         why = f"{f} tabular features: {levels} thresholds each ({f * levels} input bits, at most ~512)"
-    pick("encoder", "levels", levels, why)
-    bits = f * cfg.encoder.levels
+    if cfg.encoder.kind in ("binary", "gray"):  # a code of the bus itself: levels mean nothing
+        bits = f * (cfg.encoder.width or 8)
+    else:
+        pick("encoder", "levels", levels, why)
+        bits = f * cfg.encoder.levels
     first = min(2000, max(200, _round_up(2 * bits, 100)))
     if n < 1000:
         first = min(first, 600)
