@@ -183,6 +183,11 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
+def config_path(c: str) -> Path:
+    """A --config argument: relative to the repository root unless absolute."""
+    return Path(c) if Path(c).is_absolute() else ROOT / c
+
+
 def main(default_configs: list[str], name: str, title: str) -> None:
     ap = argparse.ArgumentParser(description=title)
     ap.add_argument("--config", nargs="+", default=default_configs)
@@ -202,7 +207,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     a = ap.parse_args()
     if a.val:
         vs = [int(s) for s in (a.seeds or "0").split(",")]
-        rows = [r for c in a.config for r in validate(ROOT / c, vs, a.set, a.threads)]
+        rows = [r for c in a.config for r in validate(config_path(c), vs, a.set, a.threads)]
         accs = [r["val_acc"] for r in rows]
         print(f"validation accuracy {100 * sum(accs) / len(accs):.2f}% over {len(accs)} runs")
         return
@@ -214,16 +219,19 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         return
     seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else [None]
     if a.collect:  # seeds trained by separate processes (in parallel): one results file from their folders
-        cfg_path = ROOT / a.config[0] if not Path(a.config[0]).is_absolute() else Path(a.config[0])
-        rows = []
-        for d in a.collect:
-            seed = load_config(Path(d) / "config.toml").train.seed
-            rows.append(result_row(cfg_path, json.loads((Path(d) / "report.json").read_text()), seed, a.set, a.threads))
+        rows = [
+            result_row(
+                config_path(a.config[0]),
+                json.loads((Path(d) / "report.json").read_text()),
+                load_config(Path(d) / "config.toml").train.seed,
+                a.set,
+                a.threads,
+            )
+            for d in a.collect
+        ]
     else:
         rows = [
-            run(
-                ROOT / c if not Path(c).is_absolute() else Path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set
-            )
+            run(config_path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set)
             for c in a.config
             for seed in seeds
         ]
