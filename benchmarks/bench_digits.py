@@ -17,24 +17,38 @@ import argparse
 import json
 from pathlib import Path
 
+from lutnn.errors import LutnnError
 from lutnn.lutnet.config import load_config
 from lutnn.pipeline import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def apply_overrides(cfg, overrides: list[str], source: str) -> None:
-    """Apply ``section.key=value`` overrides (value a Python literal, else a bare string), then re-check."""
+def _literal(val: str):
+    """An override's value: TOML (``false``, ``[600]``, ``"x"``), else a Python literal (``False``), else the bare string."""
     import ast
+    import tomllib
 
+    try:
+        return tomllib.loads(f"v = {val}")["v"]
+    except tomllib.TOMLDecodeError:
+        pass
+    try:
+        return ast.literal_eval(val)
+    except (ValueError, SyntaxError):
+        return val
+
+
+def apply_overrides(cfg, overrides: list[str], source: str) -> None:
+    """Apply ``section.key=value`` overrides (value as in a config file), then re-check."""
     for ov in overrides:
-        key, _, val = ov.partition("=")
+        key, eq, val = ov.partition("=")
         sec, _, name = key.partition(".")
-        try:
-            v = ast.literal_eval(val)
-        except (ValueError, SyntaxError):
-            v = val
-        setattr(getattr(cfg, sec), name, v)
+        if not eq or not hasattr(cfg, sec) or not hasattr(getattr(cfg, sec), name):
+            raise LutnnError(
+                f"{source}: override {ov!r} is not section.key=value with a known key (e.g. train.epochs=40)"
+            )
+        setattr(getattr(cfg, sec), name, _literal(val))
     cfg.check(source)
 
 
@@ -205,6 +219,14 @@ def main(default_configs: list[str], name: str, title: str) -> None:
         "--collect", nargs="+", default=None, help="instead of training: rows from finished run folders of --config"
     )
     a = ap.parse_args()
+    try:
+        _main(a, name, title)
+    except LutnnError as e:  # bad config, override or data: one line, no traceback
+        raise SystemExit(f"error: {e}") from None
+
+
+def _main(a: argparse.Namespace, name: str, title: str) -> None:
+    """Run what ``main``'s arguments ask for: validation, head costs, collection or the benchmark itself."""
     if a.val:
         vs = [int(s) for s in (a.seeds or "0").split(",")]
         rows = [r for c in a.config for r in validate(config_path(c), vs, a.set, a.threads)]
