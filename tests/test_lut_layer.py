@@ -237,3 +237,15 @@ def test_full_learnable_mapping_finds_the_informative_inputs() -> None:
 def test_learned_connectivity_rejects_one_candidate() -> None:
     with pytest.raises(LutnnError, match="candidates=1"):
         LUTLayer(16, 8, 3, connectivity="learned", candidates=1)
+
+
+def test_mapping_init_start_or_uniform() -> None:
+    """mapping_init "start" begins on the evenly dealt random map, "uniform" (DWN) on argmax of U[0, 1) scores."""
+    start = LUTLayer(300, 40, 6, connectivity="learned", candidates=0, seed=2)
+    np.testing.assert_array_equal(start.connections(), random_connectivity(300, 40, 6, seed=2))
+    assert float(start.mapping.max()) < 2.1e-3
+    uni = LUTLayer(300, 40, 6, connectivity="learned", candidates=0, seed=2, mapping_init="uniform")
+    assert 0.9 < float(uni.mapping.max()) < 1.0 and float(uni.mapping.min()) >= 0.0
+    np.testing.assert_array_equal(uni.connections(), uni.mapping.detach().argmax(1).view(40, 6).numpy())
+    with pytest.raises(LutnnError, match="mapping_init='dwn'"):
+        LUTLayer(300, 40, 6, connectivity="learned", candidates=0, mapping_init="dwn")

@@ -252,6 +252,20 @@ def test_teacher_config_is_checked() -> None:
         cfg.check()
 
 
+def test_fused_adam_trains_a_learnable_mapping_and_is_checked() -> None:
+    """train.fused runs Adam as one kernel (the fast path for a learnable mapping); SGD with it is refused."""
+    from lutnn.lutnet.train import _optimizer
+
+    cfg = small_config(epochs=4, layers=[200, 50], connectivity=["learned", "random"], candidates=0)
+    cfg.train.fused = True
+    res = train(cfg, progress=False)
+    assert _optimizer(cfg, res.model).defaults["fused"] is True
+    assert res.model.layers[0].frozen and res.test_accuracy > 0.75
+    cfg.train.optimizer = "sgd"
+    with pytest.raises(LutnnError, match=r"train\.fused needs optimizer adam or adamw"):
+        cfg.check()
+
+
 def test_frozen_learnable_mapping_is_dropped_and_resumes(tmp_path) -> None:
     """Once frozen, the [nodes·k, inputs] scores leave the model, the optimiser and the checkpoint; resume works."""
     cfg = small_config(epochs=2, layers=[120, 50], connectivity=["learned", "random"], candidates=0, freeze_epoch=1)

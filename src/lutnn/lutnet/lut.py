@@ -310,7 +310,7 @@ class _LearnedMapping(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xt: torch.Tensor, w: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        idx = w.detach().argmax(1)
+        idx = w.detach().max(1).indices  # argmax (first on ties), ~3x faster on CPU than .argmax(1)
         ctx.save_for_backward(xt, idx)
         return xt.index_select(0, idx).to(w.dtype)
 
@@ -364,6 +364,9 @@ class LUTLayer(nn.Module):
         seed: seeds the random connectivity and the table initialisation.
         smooth: in ``[0, 1)``; each table gradient also reaches the entries at Hamming distance
             d with weight ``smooth**d``, so entries no training sample addresses still learn.
+        mapping_init: learnable mapping's starting scores: ``"start"`` (faint, ~1e-3, on an evenly
+            dealt random map: the first gradients decide) or ``"uniform"`` (DWN's U[0, 1): the
+            random map moves only as gradients accumulate).
     """
 
     def __init__(
@@ -378,9 +381,12 @@ class LUTLayer(nn.Module):
         window: float = 5.0,
         candidates: int = 4,
         smooth: float = 0.0,
+        mapping_init: str = "start",
     ) -> None:
         super().__init__()
         _check_k(k, "LUTLayer")
+        if mapping_init not in ("start", "uniform"):
+            raise LutnnError(f"LUTLayer: mapping_init={mapping_init!r} is not 'start' or 'uniform'")
         if grad not in GRAD_MODES:
             raise LutnnError(f"LUTLayer: grad={grad!r} is not one of {GRAD_MODES}")
         if in_features < 1 or out_features < 1:
@@ -396,10 +402,14 @@ class LUTLayer(nn.Module):
         self.learned = isinstance(connectivity, str) and connectivity == "learned"
         self.full_mapping = self.learned and (candidates == 0 or candidates >= in_features)
         if self.full_mapping:
-            # scores [out*k, in]; a faint bump on a random map makes that map the starting choice
+            # scores [out*k, in]; "start": a faint bump makes an evenly dealt random map the first choice
             start = torch.from_numpy(make_connectivity("random", in_features, out_features, k, seed=seed)).long()
-            w = torch.rand(out_features * k, in_features, generator=torch.Generator().manual_seed(seed + 7)) * 1e-3
-            w[torch.arange(out_features * k), start.reshape(-1)] += 1e-3
+            w = torch.rand(out_features * k, in_features, generator=torch.Generator().manual_seed(seed + 7))
+            if mapping_init == "start":
+                w *= 1e-3
+                w[torch.arange(out_features * k), start.reshape(-1)] += 1e-3
+            else:
+                start = w.max(1).indices.view(out_features, k)
             self.mapping = nn.Parameter(w)
             self.register_buffer("conn", start.clone())
             self.register_buffer("_ident", torch.arange(out_features * k).view(out_features, k), persistent=False)
@@ -448,7 +458,7 @@ class LUTLayer(nn.Module):
         if not self.learned or self.frozen:
             return self.conn
         if self.full_mapping:
-            return self.mapping.detach().argmax(1).view(self.out_features, self.k)
+            return self.mapping.detach().max(1).indices.view(self.out_features, self.k)
         return torch.gather(self.candidates, 2, self.selection.detach().argmax(-1, keepdim=True))[..., 0]
 
     def gather_inputs(self, x: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ class LUTNetwork(nn.Module):
         connectivity: ``"random"``, ``"local"`` (needs ``image_shape``) or ``"learned"``; a
             single name or one per layer.
         image_shape: ``(H, W)`` of image data (feature f is pixel ``divmod(f, W)``).
-        smooth: spread table gradients to Hamming neighbours (see :class:`LUTLayer`).
+        smooth, candidates, mapping_init: see :class:`LUTLayer`.
     """
 
     def __init__(
@@ -53,6 +53,7 @@ class LUTNetwork(nn.Module):
         seed: int = 0,
         smooth: float = 0.0,
         candidates: int = 4,
+        mapping_init: str = "start",
     ) -> None:
         super().__init__()
         if not widths:
@@ -91,6 +92,7 @@ class LUTNetwork(nn.Module):
                 window=window,
                 candidates=candidates,
                 smooth=smooth,
+                mapping_init=mapping_init,
             )
             layers.append(layer)
             if pos is not None:

@@ -136,6 +136,7 @@ def build_model(cfg: RunConfig, prep: Prepared) -> LUTNetwork:
         seed=cfg.train.seed,
         smooth=m.smooth,
         candidates=m.candidates,
+        mapping_init=m.mapping_init,
     )
     return net
 
@@ -161,10 +162,11 @@ def _optimizer(cfg: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     if enc:
         lr = cfg.encoder.lr if cfg.encoder.lr is not None else t.lr
         groups.append({"params": list(model.encoder.parameters()), "lr": lr, "weight_decay": 0.0})
+    fused = {"fused": True} if t.fused else {}
     if t.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
+        return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay, **fused)
     if t.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay)
+        return torch.optim.AdamW(groups, lr=t.lr, weight_decay=t.weight_decay, **fused)
     return torch.optim.SGD(groups, lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
 
 
