@@ -132,6 +132,7 @@ def validate(config: Path, seeds: list[int], overrides: list[str], threads: int 
         res = train(cfg, progress=False, dataset=val)
         row = {"config": str(config), "overrides": overrides, "seed": seed, "val_acc": res.test_accuracy}
         row["train_s"] = res.seconds
+        row["val_curve"] = [round(h["test_acc"], 4) for h in res.history]  # validation accuracy after each epoch
         nl = compile_design(res.model)  # LUT nodes of the whole design: the premapped flow's LUT6 within ~1%
         row["design_nodes"] = int(nl.n_nodes)
         row["core_nodes"] = int(compile_core(res.model).n_nodes)
