@@ -30,6 +30,7 @@ __all__ = [
     "check_writable",
     "clean_stale_temps",
     "folder_lock",
+    "json_default",
     "pid_alive",
     "temp_dir",
 ]
@@ -213,3 +214,8 @@ def check_readable(path: str | os.PathLike, what: str = "file") -> Path:
     if p.is_dir():
         raise LutnnError(f"{what} {p} is a directory; give a file")
     return p
+
+
+def json_default(o: object) -> object:
+    """``json.dumps(default=…)`` for numpy values: scalars and arrays as Python numbers and lists, else ``str``."""
+    return o.tolist() if hasattr(o, "tolist") else str(o)

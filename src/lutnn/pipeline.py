@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_write
+from lutnn.fileio import atomic_write, json_default
 from lutnn.formats.blif import write_blif
 from lutnn.lutnet.compile import check_against_model, compile_core, compile_design, compile_encoder, compile_head
 from lutnn.lutnet.config import RunConfig
@@ -121,7 +121,7 @@ def _run_locked(
     rep["files"]["config"] = "config.toml"
     rep["history"] = res.history
     rep["dataset"] = {"name": ds.name, "train": len(ds.y_train), "test": len(ds.y_test), "source": ds.source}
-    atomic_write(out / "report.json", json.dumps(rep, indent=2, default=_json_default))
+    atomic_write(out / "report.json", json.dumps(rep, indent=2, default=json_default))
     return rep
 
 
@@ -343,7 +343,7 @@ def export_run(
                 report["timing"]["ff"] = pipeline_registers(nl, pipeline)
             timings["synth_design_s"] = time.perf_counter() - t
     report["timings"] = {k: round(float(v), 3) for k, v in timings.items()}
-    atomic_write(out / "report.json", json.dumps(report, indent=2, default=_json_default))
+    atomic_write(out / "report.json", json.dumps(report, indent=2, default=json_default))
     hdl = report.get("hdl") or {}
     if hdl.get("mismatches_vs_netlist"):
         raise LutnnError(
@@ -374,16 +374,6 @@ def design_parts(model: LUTNetwork, name: str = "lutnn_top") -> tuple[Netlist, n
     part[s_enc:s_core] = 1
     part[s_core:] = 2
     return ref, part, ["encoder", "core", "head"]
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _check_verilog(nl: Netlist, path, q: np.ndarray, y: np.ndarray, simulator: str, n: int) -> dict:

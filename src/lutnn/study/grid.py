@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from lutnn.errors import LutnnError
-from lutnn.fileio import atomic_write, check_readable
+from lutnn.fileio import atomic_write, check_readable, json_default
 
 __all__ = ["StudySpec", "grid_points", "load_spec", "run_study", "train_point"]
 
@@ -195,18 +195,8 @@ def train_point(cfg_d: dict[str, Any], axes: dict[str, Any], run_dir: Path, meas
     t = time.perf_counter()
     rec["measures"] = measure_network(model, prep, **measure_opts)
     rec["measure_s"] = round(time.perf_counter() - t, 2)
-    atomic_write(run_dir / "result.json", json.dumps(rec, indent=1, default=_jd))
+    atomic_write(run_dir / "result.json", json.dumps(rec, indent=1, default=json_default))
     return rec
-
-
-def _jd(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _epochs_done(p: Path) -> int:
@@ -225,7 +215,7 @@ def run_study(spec: StudySpec, out: str | Path, log=print, limit: int | None = N
     if out.exists() and not out.is_dir():
         raise LutnnError(f"study output {out} is a file; choose another --out folder")
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "spec.json", json.dumps(spec.__dict__, indent=1, default=_jd))
+    atomic_write(out / "spec.json", json.dumps(spec.__dict__, indent=1, default=json_default))
     pts = grid_points(spec)
     results = []
     new = 0
