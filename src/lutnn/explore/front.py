@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lutnn.explore.space import SearchSpace
-from lutnn.fileio import atomic_write
+from lutnn.fileio import atomic_write, json_default
 from lutnn.lutnet.config import config_toml
 
 __all__ = ["ANCHORS", "pareto", "write_front", "write_trials_csv"]
@@ -80,7 +80,7 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
         return export_quant_point(space, study_trial, out)
     from lutnn.explore.common import exported_point, split_dataset
     from lutnn.lutnet.train import load_checkpoint
-    from lutnn.pipeline import _json_default, export_run
+    from lutnn.pipeline import export_run
     from lutnn.tools import have_tool
 
     tdir, fdir, done = exported_point(out, study_trial)
@@ -144,7 +144,7 @@ def _export_point(space: SearchSpace, study_trial, out: Path) -> dict[str, Any]:
             f"minus a {space.options.val_fraction:.0%} validation split (lutnn train uses the whole training split)",
         ),
     )
-    atomic_write(fdir / "report.json", json.dumps(rep, indent=2, default=_json_default))
+    atomic_write(fdir / "report.json", json.dumps(rep, indent=2, default=json_default))
     return rep
 
 
