@@ -53,9 +53,17 @@ def apply_overrides(cfg, overrides: list[str], source: str) -> None:
 
 
 def run(
-    config: Path, out_root: Path, synth: bool, threads: int | None, seed: int | None = None, overrides: list[str] = ()
+    config: Path,
+    out_root: Path,
+    synth: bool,
+    threads: int | None,
+    seed: int | None = None,
+    overrides: list[str] = (),
+    resume: bool = False,
 ) -> dict:
-    """Train, export, verify and synthesise one config (optionally with another seed); one result row."""
+    """Train, export, verify and synthesise one config (optionally with another seed); one result row.
+
+    ``resume`` continues an interrupted run folder from its checkpoint instead of starting it again."""
     cfg = load_config(config)
     apply_overrides(cfg, list(overrides), str(config))
     if not synth:
@@ -64,7 +72,8 @@ def run(
         cfg.train.threads = threads
     if seed is not None:
         cfg.train.seed = seed
-    rep = run_pipeline(cfg, out_root / f"{config.stem}_s{cfg.train.seed}", title=config.stem, force=True)
+    folder = out_root / f"{config.stem}_s{cfg.train.seed}"
+    rep = run_pipeline(cfg, folder, title=config.stem, resume=resume, force=not resume)
     return result_row(config, rep, cfg.train.seed, overrides, threads)
 
 
@@ -211,6 +220,7 @@ def main(default_configs: list[str], name: str, title: str) -> None:
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: each config's own seed)")
     ap.add_argument("--runs", default=str(ROOT / "runs" / "bench"))
     ap.add_argument("--out", default=None, help=f"result JSON (default benchmarks/results/{name}.json)")
+    ap.add_argument("--resume", action="store_true", help="continue interrupted run folders from their checkpoints")
     ap.add_argument(
         "--heads", default=None, help="instead: synthesise the head alone for these group sizes (e.g. 3,6,7,10)"
     )
@@ -254,7 +264,7 @@ def _main(a: argparse.Namespace, name: str, title: str) -> None:
         ]
     else:
         rows = [
-            run(config_path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set)
+            run(config_path(c), Path(a.runs), not a.no_synth, a.threads, seed, a.set, a.resume)
             for c in a.config
             for seed in seeds
         ]

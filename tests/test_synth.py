@@ -14,7 +14,7 @@ from lutnn.formats.blif import parse_blif
 from lutnn.netlist import NetlistBuilder
 from lutnn.sim import exhaustive_words, simulate_packed
 from lutnn.synth import SynthReport, synthesize
-from lutnn.synth.yosys import cells_blif_to_names
+from lutnn.synth.yosys import cells_blif_to_names, pnr_device
 from lutnn.tools import have_tool
 from lutnn.tools.yosys import clean_yosys_blif, parse_stat_json
 
@@ -118,6 +118,15 @@ def test_ecp5_fmax(three_luts):
     with con.capture() as cap:
         con.print(r.table())
     assert re.search(r"Fmax .* MHz \(LFE5U", cap.get())
+
+
+def test_pnr_device_leaves_room_to_route():
+    # mnist_600's 7,002 LUT4 fit the 25F; mnist_2000's 20,890 (86% of a 25F, where routing never converged) go to the 45F
+    assert pnr_device("ecp5", 7002)[1] == "LFE5U-25F CABGA256"
+    assert pnr_device("ecp5", 20890)[1] == "LFE5U-45F CABGA381"
+    assert pnr_device("ecp5", 40000)[1] == "LFE5U-85F CABGA381"
+    assert pnr_device("ecp5", 60000) is None
+    assert pnr_device("ice40", 6000) is None
 
 
 def test_vendor_cells_to_names():

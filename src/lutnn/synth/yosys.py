@@ -215,25 +215,37 @@ def _wrapper(nl: Netlist, clocked: bool = False) -> str:
     )
 
 
+# Place on the smallest device whose LUTs the design fills to at most this fraction: nextpnr's router stops
+# converging on nearly full ECP5 parts (20,890 LUT4 on a 24,288-LUT 25F still had ~84,000 overused wires after
+# 5 min of routing), and vendors' timing-closure advice for FPGAs is to stay under ~70-80%.
+MAX_UTILISATION = 0.7
+
 _PNR = {
-    # flow: (tool, [(max LUTs, device args, label)])
+    # flow: (tool, [(device LUTs, device args, label)])
     "ecp5": (
         "nextpnr-ecp5",
         [
-            (24000, ["--25k", "--package", "CABGA256"], "LFE5U-25F CABGA256"),
-            (43000, ["--45k", "--package", "CABGA381"], "LFE5U-45F CABGA381"),
-            (83000, ["--85k", "--package", "CABGA381"], "LFE5U-85F CABGA381"),
+            (24288, ["--25k", "--package", "CABGA256"], "LFE5U-25F CABGA256"),
+            (43848, ["--45k", "--package", "CABGA381"], "LFE5U-45F CABGA381"),
+            (83640, ["--85k", "--package", "CABGA381"], "LFE5U-85F CABGA381"),
         ],
     ),
-    "ice40": ("nextpnr-ice40", [(7600, ["--hx8k", "--package", "ct256"], "iCE40-HX8K ct256")]),
+    "ice40": ("nextpnr-ice40", [(7680, ["--hx8k", "--package", "ct256"], "iCE40-HX8K ct256")]),
 }
 
 
+def pnr_device(flow: str, luts: int) -> tuple[list[str], str] | None:
+    """(nextpnr device arguments, part name) of the smallest part ``luts`` fill to at most MAX_UTILISATION."""
+    return next(((args, label) for cap, args, label in _PNR[flow][1] if luts <= MAX_UTILISATION * cap), None)
+
+
 def _run_pnr(flow: str, luts: int, wd: Path, timeout: float | None, report: SynthReport) -> None:
-    tool, devices = _PNR[flow]
-    dev = next(((args, label) for cap, args, label in devices if luts <= cap), None)
+    tool = _PNR[flow][0]
+    dev = pnr_device(flow, luts)
     if dev is None:
-        report.notes.append(f"no Fmax: {luts} LUTs exceed the largest {flow} device lutnn places on")
+        report.notes.append(
+            f"no Fmax: {luts} LUTs fill more than {MAX_UTILISATION:.0%} of the largest {flow} device lutnn places on"
+        )
         return
     args, label = dev
     t0 = time.perf_counter()
