@@ -14,7 +14,7 @@ from lutnn.formats.blif import parse_blif
 from lutnn.netlist import NetlistBuilder
 from lutnn.sim import exhaustive_words, simulate_packed
 from lutnn.synth import SynthReport, synthesize
-from lutnn.synth.yosys import cells_blif_to_names, pnr_device
+from lutnn.synth.yosys import cells_blif_to_names, pnr_device, pnr_router
 from lutnn.tools import have_tool
 from lutnn.tools.yosys import clean_yosys_blif, parse_stat_json
 
@@ -127,6 +127,7 @@ def test_pnr_device_leaves_room_to_route():
     assert pnr_device("ecp5", 40000)[1] == "LFE5U-85F CABGA381"
     assert pnr_device("ecp5", 60000) is None
     assert pnr_device("ice40", 6000) is None
+    assert (pnr_router(7002), pnr_router(20890)) == ("router1", "router2")  # router1 timed out on the 20,890
 
 
 def test_vendor_cells_to_names():

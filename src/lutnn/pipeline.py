@@ -101,7 +101,7 @@ def _run_locked(
             verilog=e.verilog,
             hdl_sim=e.hdl_sim if e.verilog else None,
             hdl_vectors=e.hdl_vectors,
-            timings={"train_s": t_train},
+            timings={"train_s": res.seconds if resume else t_train},  # a resumed run's time includes its earlier part
             class_names=ds.class_names,
             feature_names=ds.feature_names,
         )
