@@ -121,7 +121,7 @@ def test_ecp5_fmax(three_luts):
 
 
 def test_pnr_device_leaves_room_to_route():
-    # mnist_600's 7,002 LUT4 fit the 25F; mnist_2000's 20,890 (86% of a 25F, where routing never converged) go to the 45F
+    # mnist_600's 7,002 LUT4 fit the 25F; mnist_2000's 20,890 (86% of a 25F, which router1 had not routed in 15 min) go to the 45F
     assert pnr_device("ecp5", 7002)[1] == "LFE5U-25F CABGA256"
     assert pnr_device("ecp5", 20890)[1] == "LFE5U-45F CABGA381"
     assert pnr_device("ecp5", 40000)[1] == "LFE5U-85F CABGA381"

@@ -219,7 +219,7 @@ def _wrapper(nl: Netlist, clocked: bool = False) -> str:
 # advice for FPGAs is to stay under ~70-80%).
 MAX_UTILISATION = 0.7
 # nextpnr's routers: router1 (the ECP5 default, timing-driven) gives the better Fmax where it finishes (digits'
-# 3,350 LUT4: 38.4 MHz against router2's 33.7) and routed designs of up to ~14,000 LUT4; with mnist_2000's
+# 3,350 LUT4: 38.4 MHz against router2's 33.7) and has routed every design up to 10,947 LUT4; with mnist_2000's
 # 20,890 LUT4 (each LUT reading pixels from all over the image) it still had ~83,000 of 98,928 arcs to route
 # after 15 min, on a 25F and on a 45F alike, where router2 (negotiated congestion) routed them in 4 min.
 ROUTER1_MAX_LUTS = 16000
