@@ -28,7 +28,7 @@ from lutnn.formats import read_netlist
 from lutnn.formats.verilog import format_verilog, pipeline_latency
 from lutnn.synth.design import nextpnr_version
 from lutnn.synth.pipeline import pipeline_registers
-from lutnn.synth.yosys import pnr_router, synthesize
+from lutnn.synth.yosys import synthesize
 from lutnn.tools.yosys import yosys_tool
 from lutnn.verify.pipeline import verify_pipelined
 
@@ -68,7 +68,7 @@ def main() -> None:
                 "ecp5_cells": rep.cells_by_type,
                 "fmax_mhz": round(rep.fmax_mhz, 1) if rep.fmax_mhz else None,
                 "device": rep.device,
-                "router": pnr_router(rep.lut_count) if rep.fmax_mhz else None,
+                "router": rep.router,
                 "synth_s": round(rep.runtime_s, 1),
                 "pnr_s": round(rep.pnr_runtime_s or 0, 1),
                 "total_s": round(time.perf_counter() - t0, 1),

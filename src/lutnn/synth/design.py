@@ -285,7 +285,7 @@ def nextpnr_version() -> str:
 def _ecp5_fmax(nl: Netlist, pipeline: int | None, timeout: float | None) -> dict:
     """Fmax of ``nl`` (pipelined every ``pipeline`` levels, or combinational between I/O registers) on ECP5."""
     from lutnn.errors import LutnnError
-    from lutnn.synth.yosys import pnr_router, synthesize
+    from lutnn.synth.yosys import synthesize
     from lutnn.tools import have_tool
 
     timing: dict = {"fmax_mhz": None, "fmax_source": None}
@@ -307,7 +307,7 @@ def _ecp5_fmax(nl: Netlist, pipeline: int | None, timeout: float | None) -> dict
         timing["fmax_source"] = f"nextpnr-ecp5 {nextpnr_version()}"
         timing["fmax_device"] = r.device
         timing["fmax_luts"] = {"LUT4": int(r.lut_count), "FF": int(r.ff_count)}
-        timing["fmax_router"] = pnr_router(int(r.lut_count))
+        timing["fmax_router"] = r.router
         timing["fmax_note"] = (
             "ECP5 LUT4 fabric, synth_ecp5 + nextpnr place and route; design between input/output shift registers"
         )

@@ -35,6 +35,7 @@ class SynthReport:
     depth: int | None = None
     fmax_mhz: float | None = None
     device: str | None = None
+    router: str | None = None  # the nextpnr router that placed and routed it
     runtime_s: float = 0.0
     pnr_runtime_s: float | None = None
     input_nodes: int = 0

@@ -258,6 +258,7 @@ def _run_pnr(flow: str, luts: int, wd: Path, timeout: float | None, report: Synt
         )
         return
     args, label = dev
+    router = pnr_router(luts)
     t0 = time.perf_counter()
     try:
         run_tool(
@@ -272,7 +273,7 @@ def _run_pnr(flow: str, luts: int, wd: Path, timeout: float | None, report: Synt
                 "--freq",
                 "100",
                 "--router",
-                pnr_router(luts),
+                router,
                 "-q",
                 "-l",
                 "pnr.log",
@@ -287,6 +288,7 @@ def _run_pnr(flow: str, luts: int, wd: Path, timeout: float | None, report: Synt
         return
     report.pnr_runtime_s = time.perf_counter() - t0
     report.device = label
+    report.router = router
     try:
         rep = json.loads((wd / "pnr.json").read_text())
         achieved = [float(v["achieved"]) for v in rep.get("fmax", {}).values() if "achieved" in v]
